@@ -1,0 +1,39 @@
+# The two commands of the README: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck unit system-deps bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## demo: build the small demo image offline and print its inventory
+demo: $(STAMP)
+	$(BIN)/python examples/demo/build_demo_image.py .demo/demo-image.tar
+	$(BIN)/mamori sbom oci-archive:.demo/demo-image.tar
+
+## system-deps: the Debian packages the tests need (fixture images, registry, engine API)
+system-deps:
+	bash .ci/system-deps
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench examples
+	$(BIN)/ruff format --check src tests bench examples
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+## test: lint, type-check and run every test (real images, registry, engine socket)
+test: $(STAMP) system-deps lint typecheck
+	$(BIN)/pytest -n 2 --dist loadgroup
+
+bench: $(STAMP)
+	$(BIN)/python bench/inventory.py
+
+clean:
+	rm -rf $(VENV) .demo

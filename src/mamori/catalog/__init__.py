@@ -1,0 +1,1 @@
+"""Catalogers: one module per package ecosystem, each reading the squashed image view."""

@@ -1,0 +1,69 @@
+"""The protocols catalogers and binary classifiers implement, and the context they share.
+
+Catalogers run in a fixed order (os-release, OS package managers, language ecosystems,
+binaries) over one `CatalogContext`: OS catalogers record which files their packages own so
+that later catalogers do not report those files a second time.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO, Protocol
+
+from mamori.image.squash import SquashedView
+from mamori.model import ImageInfo, Location, OSRelease, Package
+
+
+class Cataloger(Protocol):
+    name: str
+
+    def capture(self, path: str) -> bool:
+        """True for every file whose content `catalog` will read from the view."""
+        ...
+
+    def catalog(self, context: CatalogContext) -> list[Package]: ...
+
+
+class BinaryClassifier(Protocol):
+    """Recognises a runtime or program from its bytes while the layer streams past."""
+
+    name: str
+
+    def should_examine(self, path: str, mode: int, size: int) -> bool: ...
+
+    def examine(self, path: str, stream: BinaryIO) -> dict[str, Any] | None:
+        """Return `{"classifier": name, ...}` describing what was found, or None."""
+        ...
+
+
+@dataclass
+class CatalogContext:
+    view: SquashedView
+    image: ImageInfo
+    os: OSRelease | None = None
+    owners: dict[str, str] = field(default_factory=dict)  # canonical path → "deb:name"
+    warnings: list[str] = field(default_factory=list)
+
+    def canonical(self, path: str) -> str:
+        """`path` with its directory's symlinks resolved (usr-merge: /bin/x → /usr/bin/x)."""
+        directory, name = posixpath.split(path)
+        resolved = self.view.resolve(directory) if directory not in ("", "/") else None
+        if resolved is None:
+            return path
+        return posixpath.join(resolved.path, name)
+
+    def add_owned(self, path: str, owner: str) -> None:
+        self.owners[self.canonical(path)] = owner
+
+    def owner_of(self, path: str) -> str | None:
+        return self.owners.get(path) or self.owners.get(self.canonical(path))
+
+    def location(self, path: str, layer_index: int | None = None) -> Location:
+        """A Location for `path`, attributed to `layer_index` or the layer that wrote it."""
+        if layer_index is None:
+            visible = self.view.get(path)
+            layer_index = visible.layer_index if visible is not None else -1
+        layers = self.image.layers
+        diff_id = layers[layer_index].diff_id if 0 <= layer_index < len(layers) else ""
+        return Location(path=path, layer_index=layer_index, layer_diff_id=diff_id)

@@ -1,0 +1,1 @@
+"""Image sources and layer access. Nothing in this package knows about packages."""

@@ -1,0 +1,78 @@
+"""The result of analysing one layer: its file table, whiteouts and captured contents.
+
+A `LayerIndex` is what the layer cache stores, so it must be serialisable and must never
+hold the layer's bytes beyond the few files a probe asked to capture.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from mamori.model import FileKind
+
+INDEX_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class FileMeta:
+    kind: FileKind
+    mode: int
+    size: int
+    link: str = ""  # symlink target as written, or the absolute path a hardlink points to
+    content: str = ""  # name of the captured-content file in the layer's content dir
+
+
+@dataclass
+class LayerIndex:
+    diff_id: str
+    files: dict[str, FileMeta] = field(default_factory=dict)  # absolute path → meta
+    whiteouts: list[str] = field(default_factory=list)  # absolute paths removed from below
+    opaque_dirs: list[str] = field(default_factory=list)  # dirs whose lower content is hidden
+    findings: dict[str, dict[str, Any]] = field(default_factory=dict)  # path → probe result
+    content_dir: Path | None = None
+    uncompressed_size: int = 0
+
+    def read(self, path: str) -> bytes | None:
+        """The captured content of `path` in this layer, or None if it was not captured."""
+        meta = self.files.get(path)
+        if meta is None or not meta.content or self.content_dir is None:
+            return None
+        return (self.content_dir / meta.content).read_bytes()
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(
+            {
+                "format": INDEX_FORMAT,
+                "diff_id": self.diff_id,
+                "uncompressed_size": self.uncompressed_size,
+                "files": {
+                    p: [m.kind.value, m.mode, m.size, m.link, m.content]
+                    for p, m in self.files.items()
+                },
+                "whiteouts": self.whiteouts,
+                "opaque_dirs": self.opaque_dirs,
+                "findings": self.findings,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, data: bytes, content_dir: Path) -> LayerIndex:
+        raw = orjson.loads(data)
+        if raw.get("format") != INDEX_FORMAT:
+            raise ValueError("layer index format mismatch")
+        return cls(
+            diff_id=raw["diff_id"],
+            files={
+                p: FileMeta(FileKind(k), mode, size, link, content)
+                for p, (k, mode, size, link, content) in raw["files"].items()
+            },
+            whiteouts=list(raw["whiteouts"]),
+            opaque_dirs=list(raw["opaque_dirs"]),
+            findings=dict(raw["findings"]),
+            content_dir=content_dir,
+            uncompressed_size=int(raw.get("uncompressed_size", 0)),
+        )
