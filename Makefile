@@ -14,16 +14,15 @@ $(STAMP): pyproject.toml
 
 ## demo: build the small demo image offline and print its inventory
 demo: $(STAMP)
-	$(BIN)/python examples/demo/build_demo_image.py .demo/demo-image.tar
-	$(BIN)/mamori sbom oci-archive:.demo/demo-image.tar
+	$(BIN)/mamori demo
 
 ## system-deps: the Debian packages the tests need (fixture images, registry, engine API)
 system-deps:
 	bash .ci/system-deps
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench examples
-	$(BIN)/ruff format --check src tests bench examples
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

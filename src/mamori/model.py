@@ -7,10 +7,10 @@ stage depends on this module and never on another stage's internals.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
-class FileKind(str, Enum):
+class FileKind(StrEnum):
     FILE = "file"
     DIR = "dir"
     SYMLINK = "symlink"
@@ -93,7 +93,7 @@ class Location:
     layer_diff_id: str = ""
 
 
-class PackageType(str, Enum):
+class PackageType(StrEnum):
     DEB = "deb"
     APK = "apk"
     RPM = "rpm"

@@ -47,25 +47,35 @@ class SquashedView:
             self._remove(path, index)
         for path, meta in layer.files.items():
             existing = self._files.get(path)
-            if existing is not None and existing.meta.kind is FileKind.DIR and meta.kind is not FileKind.DIR:
+            if (
+                existing is not None
+                and existing.meta.kind is FileKind.DIR
+                and meta.kind is not FileKind.DIR
+            ):
                 self._remove(path, index)
             self._add(VisibleFile(path, meta, index))
 
     def _add(self, file: VisibleFile) -> None:
         self._files[file.path] = file
-        if file.path != "/":
-            self._children.setdefault(posixpath.dirname(file.path), set()).add(file.path)
+        # Tars need not list parent directories: register every ancestor as implicit.
+        child = file.path
+        while child != "/":
+            parent = posixpath.dirname(child)
+            siblings = self._children.setdefault(parent, set())
+            if child in siblings:
+                break
+            siblings.add(child)
+            child = parent
 
     def _remove(self, path: str, index: int) -> None:
         self._cut[path] = index
         stack = [path]
         while stack:
             current = stack.pop()
-            if self._files.pop(current, None) is not None:
-                parent = posixpath.dirname(current)
-                siblings = self._children.get(parent)
-                if siblings is not None:
-                    siblings.discard(current)
+            self._files.pop(current, None)
+            siblings = self._children.get(posixpath.dirname(current))
+            if siblings is not None:
+                siblings.discard(current)
             stack.extend(self._children.pop(current, ()))
 
     # -- queries ----------------------------------------------------------------------------
@@ -93,6 +103,11 @@ class SquashedView:
             key=lambda f: f.path,
         )
 
+    def is_dir(self, path: str) -> bool:
+        """True for listed directories and for implicit ones (parents of listed files)."""
+        entry = self._files.get(path)
+        return entry.meta.kind is FileKind.DIR if entry is not None else path in self._children
+
     def resolve(self, path: str) -> VisibleFile | None:
         """Follow symlinks (in every path component) to the file `path` refers to.
 
@@ -111,6 +126,9 @@ class SquashedView:
             candidate = posixpath.join(current, part)
             entry = self._files.get(candidate)
             if entry is None:
+                if candidate in self._children and pending:
+                    current = candidate  # an implicit directory
+                    continue
                 return None
             if entry.meta.kind is FileKind.SYMLINK:
                 hops += 1
@@ -129,8 +147,6 @@ class SquashedView:
         entry = self.resolve(path)
         if entry is None:
             return None
-        if entry.meta.kind is FileKind.HARDLINK:
-            return self.layers[entry.layer_index].read(entry.meta.link)
         return self.layers[entry.layer_index].read(entry.path)
 
     def history(self, path: str) -> list[tuple[int, bytes]]:

@@ -1,0 +1,41 @@
+"""The `mamori` command."""
+
+from __future__ import annotations
+
+import typer
+
+from mamori import __version__
+from mamori.cli import demo, sbom
+
+app = typer.Typer(
+    name="mamori",
+    help=(
+        "Self-hosted container security: inventory and gate images in CI, "
+        "see results in a console, detect attacks at runtime."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+sbom.register(app)
+demo.register(app)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"mamori {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """mamori: protection for containers, from CI to runtime."""
+
+
+def run() -> None:
+    app()

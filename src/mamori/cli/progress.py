@@ -1,0 +1,45 @@
+"""Progress for long work, on stderr and only when stderr is a terminal."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+
+@dataclass
+class LayerBar:
+    progress: Progress | None
+    task: int | None = None
+
+    def opened(self, layers: int) -> None:
+        if self.progress is not None:
+            self.task = self.progress.add_task("layers", total=layers)
+
+    def layer_done(self, number: int, total: int, cached: bool) -> None:
+        if self.progress is not None and self.task is not None:
+            note = "cached" if cached else "analysed"
+            self.progress.update(
+                self.task, completed=number, description=f"layer {number}/{total} {note}"
+            )
+
+
+@contextmanager
+def layer_progress(enabled: bool) -> Iterator[LayerBar]:
+    if not enabled or not sys.stderr.isatty():
+        yield LayerBar(None)
+        return
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    with progress:
+        yield LayerBar(progress)

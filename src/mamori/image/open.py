@@ -1,0 +1,47 @@
+"""Open any supported image reference: the one entry point the inventory stage uses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mamori.image.archive import open_docker_archive, open_oci_layout
+from mamori.image.interface import OpenedImage
+from mamori.image.platform import Platform, default_platform
+from mamori.image.reference import parse_source
+from mamori.image.rootdir import RootDirectory
+
+
+@dataclass(frozen=True)
+class OpenOptions:
+    scratch: Path  # where downloads and decompressed archives may go (inside the cache)
+    platform: Platform = field(default_factory=default_platform)
+    insecure_registry: bool = False
+    skip_tls_verify: bool = False
+
+
+def open_image(text: str, options: OpenOptions) -> OpenedImage:
+    ref = parse_source(text)
+    location = Path(ref.location)
+    if ref.scheme == "docker-archive":
+        return open_docker_archive(_existing(location), ref.selector, text, options.scratch)
+    if ref.scheme in ("oci-archive", "oci"):
+        return open_oci_layout(
+            _existing(location),
+            ref.selector,
+            text,
+            options.scratch,
+            options.platform,
+            archive=ref.scheme == "oci-archive",
+        )
+    if ref.scheme == "dir":
+        return RootDirectory(location, text)
+    raise NotImplementedError(ref.scheme)
+
+
+def _existing(path: Path) -> Path:
+    from mamori.errors import UsageError
+
+    if not path.exists():
+        raise UsageError(f"no such file or directory: {path}")
+    return path
