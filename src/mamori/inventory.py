@@ -10,7 +10,7 @@ from pathlib import Path
 from mamori import __version__
 from mamori.catalog.catalogers import default_catalogers, default_classifiers
 from mamori.catalog.interface import CatalogContext
-from mamori.catalog.os_release import detect_os
+from mamori.catalog.os_release import OS_RELEASE_PATHS, detect_os
 from mamori.catalog.probe import CatalogProbe
 from mamori.image.decompress import LayerLimits
 from mamori.image.layer_cache import LayerCache
@@ -38,7 +38,7 @@ def take_inventory(
     on_opened: Callable[[int], None] | None = None,
 ) -> Inventory:
     catalogers = default_catalogers()
-    probe = CatalogProbe(catalogers, default_classifiers())
+    probe = CatalogProbe(catalogers, default_classifiers(), OS_RELEASE_PATHS)
     cache = LayerCache(options.cache_root, probe.version, enabled=options.use_cache)
     try:
         opened = open_image(

@@ -28,15 +28,19 @@ def catalog_version() -> str:
 
 class CatalogProbe:
     def __init__(
-        self, catalogers: Sequence[Cataloger], classifiers: Sequence[BinaryClassifier]
+        self,
+        catalogers: Sequence[Cataloger],
+        classifiers: Sequence[BinaryClassifier],
+        extra_paths: frozenset[str] = frozenset(),
     ) -> None:
         self.version = catalog_version()
         self._catalogers = tuple(catalogers)
+        self._extra_paths = extra_paths  # read by stages other than the catalogers
         self._classifiers = tuple(classifiers)
         self._chosen: BinaryClassifier | None = None
 
     def capture(self, path: str, size: int) -> bool:
-        return any(c.capture(path) for c in self._catalogers)
+        return path in self._extra_paths or any(c.capture(path) for c in self._catalogers)
 
     def should_examine(self, path: str, mode: int, size: int) -> bool:
         # Only one classifier can read a stream: the first that wants the file, so

@@ -8,13 +8,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 
 @dataclass
 class LayerBar:
     progress: Progress | None
-    task: int | None = None
+    task: TaskID | None = None
 
     def opened(self, layers: int) -> None:
         if self.progress is not None:

@@ -12,7 +12,7 @@ from mamori.cli.progress import layer_progress
 from mamori.image.layer_cache import default_cache_root
 from mamori.image.platform import default_platform, parse_platform
 from mamori.inventory import InventoryOptions, take_inventory
-from mamori.report import INVENTORY_FORMATS
+from mamori.report import INVENTORY_FORMATS, formatter_for
 
 IMAGE_HELP = """Image to inventory. Without a prefix it is auto-detected (an existing path is an
 archive, OCI layout or directory; anything else a registry reference). Prefixes:
@@ -32,7 +32,7 @@ def register(app: typer.Typer) -> None:
 
 
 def sbom(
-    image: str = typer.Argument(..., help=IMAGE_HELP, show_default=False),
+    image: str = typer.Argument(..., help=IMAGE_HELP, show_default=False, metavar="IMAGE"),
     output: list[str] = typer.Option(
         [],
         "--output",
@@ -48,6 +48,7 @@ def sbom(
         None,
         "--cachepath",
         help="Cache directory (default: $MAMORI_CACHE_DIR or the XDG cache dir).",
+        metavar="DIR",
         envvar="MAMORI_CACHE_DIR",
         show_default=False,
     ),
@@ -55,6 +56,7 @@ def sbom(
     platform: str = typer.Option(
         "",
         "--platform",
+        metavar="OS/ARCH",
         help=f"OS/ARCH[/VARIANT] to pick from a multi-platform image "
         f"(default {default_platform()}).",
         show_default=False,
@@ -79,6 +81,7 @@ def sbom(
         with layer_progress(not quiet) as bar:
             inventory = take_inventory(image, options, bar.layer_done, bar.opened)
         for spec in specs:
-            write_output(spec, INVENTORY_FORMATS[spec.format].render(inventory))
+            formatter = formatter_for(spec.format, to_file=spec.path is not None)
+            write_output(spec, formatter.render(inventory))
 
     guarded(body)

@@ -12,7 +12,7 @@ import tarfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO, cast
 
 import orjson
 
@@ -57,7 +57,7 @@ class _Files:
             return self._members[name].size
         return (self._root / name).stat().st_size
 
-    def open(self, name: str) -> BinaryIO:
+    def open(self, name: str) -> IO[bytes]:
         if self._tar is not None:
             member = self._members.get(name)
             handle = self._tar.extractfile(member) if member is not None else None
@@ -92,6 +92,9 @@ class ArchiveImage:
         self._files = files
         self._names = names  # blob digest → member name
 
+    def prefetch(self, blobs: tuple[LayerBlob, ...]) -> None:
+        """Local blobs need no fetching."""
+
     @contextmanager
     def open_blob(self, blob: LayerBlob) -> Iterator[BinaryIO]:
         name = self._names[blob.digest]
@@ -99,10 +102,12 @@ class ArchiveImage:
             if blob.digest == blob.diff_id:
                 # Legacy `docker save` names layers by v1 id: the uncompressed content is
                 # verified against the diff_id instead.
-                yield handle
+                yield cast(BinaryIO, handle)
                 return
-            reader = VerifyingReader(handle, blob.digest, f"layer blob {blob.digest}")
-            yield reader  # type: ignore[misc]
+            reader = VerifyingReader(
+                cast(BinaryIO, handle), blob.digest, f"layer blob {blob.digest}"
+            )
+            yield cast(BinaryIO, reader)
             reader.finish()
 
     def close(self) -> None:
@@ -118,7 +123,7 @@ def _open_tar(path: Path, scratch: Path) -> tarfile.TarFile:
     if head.startswith(b"\x1f\x8b") or head == b"\x28\xb5\x2f\xfd":
         plain = scratch / "archive.tar"
         with path.open("rb") as raw, plain.open("wb") as out:
-            shutil.copyfileobj(DecompressingReader(raw, str(path)), out, 1 << 20)  # type: ignore[misc]
+            shutil.copyfileobj(cast(BinaryIO, DecompressingReader(raw, str(path))), out, 1 << 20)
         path = plain
     try:
         return tarfile.open(path, "r:")

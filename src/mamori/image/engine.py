@@ -100,7 +100,7 @@ class _Engine:
         timeout = httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT)
         try:
             with httpx.Client(
-                transport=transport, base_url="http://localhost", timeout=timeout
+                transport=transport, base_url="http://localhost", timeout=timeout, trust_env=False
             ) as client:
                 response = client.get(f"{path}/json")
                 if response.status_code == 404:
@@ -159,6 +159,9 @@ class EngineImage:
         )
         self.blobs = archive.blobs
         self.rootfs = archive.rootfs
+
+    def prefetch(self, blobs: tuple[LayerBlob, ...]) -> None:
+        self._archive.prefetch(blobs)
 
     def open_blob(self, blob: LayerBlob) -> AbstractContextManager[BinaryIO]:
         return self._archive.open_blob(blob)

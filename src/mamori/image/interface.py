@@ -33,6 +33,10 @@ class OpenedImage(Protocol):
     blobs: tuple[LayerBlob, ...]
     rootfs: Path | None  # set by `dir:` sources: an unpacked filesystem instead of layers
 
+    def prefetch(self, blobs: tuple[LayerBlob, ...]) -> None:
+        """Start fetching the blobs about to be read (a registry downloads in parallel)."""
+        ...
+
     def open_blob(self, blob: LayerBlob) -> AbstractContextManager[BinaryIO]:
         """The blob's bytes as stored (possibly compressed), digest-verified at EOF."""
         ...

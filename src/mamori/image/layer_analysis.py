@@ -12,7 +12,7 @@ import posixpath
 import stat
 import tarfile
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from mamori.errors import ImageError
 from mamori.image.interface import LayerProbe
@@ -107,7 +107,8 @@ def analyze_tar(
                     continue
                 mode = member.mode & 0o7777
                 if member.isreg():
-                    builder.add_file(path, mode, member.size, tar.extractfile(member))
+                    content = cast(BinaryIO | None, tar.extractfile(member))
+                    builder.add_file(path, mode, member.size, content)
                 elif member.isdir():
                     builder.add_other(path, FileKind.DIR, mode)
                 elif member.issym():

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import BinaryIO, cast
 
 from mamori.image.decompress import DecompressingReader, LayerLimits
 from mamori.image.digest import VerifyingReader
@@ -29,15 +31,14 @@ def load_layers(
         if on_layer:
             on_layer(1, 1, False)
         return [index]
+    cached_layers = {blob.diff_id: cache.lookup(blob.diff_id) for blob in image.blobs}
+    image.prefetch(tuple(b for b in image.blobs if cached_layers[b.diff_id] is None))
     indexes: list[LayerIndex] = []
     total = len(image.blobs)
     for number, blob in enumerate(image.blobs, start=1):
-        cached = cache.lookup(blob.diff_id)
+        cached = cached_layers[blob.diff_id]
         if cached is None:
-            cached = cache.build(
-                blob.diff_id,
-                lambda content, b=blob: _analyze_blob(image, b, probe, content, limits),
-            )
+            cached = cache.build(blob.diff_id, partial(_analyze_blob, image, blob, probe, limits))
             hit = False
         else:
             hit = True
@@ -51,14 +52,16 @@ def _analyze_blob(
     image: OpenedImage,
     blob: LayerBlob,
     probe: LayerProbe,
-    content_dir: Path,
     limits: LayerLimits | None,
+    content_dir: Path,
 ) -> LayerIndex:
     what = f"layer {blob.digest}"
     with image.open_blob(blob) as raw:
         uncompressed = DecompressingReader(raw, what, limits)
-        verified = VerifyingReader(uncompressed, blob.diff_id, f"{what} (uncompressed)")
-        index = analyze_tar(verified, blob.diff_id, probe, content_dir, what)
+        verified = VerifyingReader(
+            cast(BinaryIO, uncompressed), blob.diff_id, f"{what} (uncompressed)"
+        )
+        index = analyze_tar(cast(BinaryIO, verified), blob.diff_id, probe, content_dir, what)
         verified.finish()
         index.uncompressed_size = uncompressed.uncompressed
     return index

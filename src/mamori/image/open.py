@@ -5,10 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mamori.errors import UsageError
 from mamori.image.archive import open_docker_archive, open_oci_layout
+from mamori.image.engine import EngineSource
 from mamori.image.interface import OpenedImage
 from mamori.image.platform import Platform, default_platform
 from mamori.image.reference import parse_source
+from mamori.image.registry import RegistrySource
+from mamori.image.registry_client import ProgressCallback
 from mamori.image.rootdir import RootDirectory
 
 
@@ -18,6 +22,7 @@ class OpenOptions:
     platform: Platform = field(default_factory=default_platform)
     insecure_registry: bool = False
     skip_tls_verify: bool = False
+    on_download: ProgressCallback | None = None
 
 
 def open_image(text: str, options: OpenOptions) -> OpenedImage:
@@ -36,12 +41,18 @@ def open_image(text: str, options: OpenOptions) -> OpenedImage:
         )
     if ref.scheme == "dir":
         return RootDirectory(location, text)
-    raise NotImplementedError(ref.scheme)
+    if ref.scheme == "registry":
+        return RegistrySource(
+            options.scratch,
+            platform=options.platform,
+            insecure=options.insecure_registry,
+            skip_tls_verify=options.skip_tls_verify,
+            on_progress=options.on_download,
+        ).open(ref.location)
+    return EngineSource(ref.scheme, options.scratch).open(ref.location)
 
 
 def _existing(path: Path) -> Path:
-    from mamori.errors import UsageError
-
     if not path.exists():
         raise UsageError(f"no such file or directory: {path}")
     return path

@@ -44,7 +44,9 @@ def parse_source(text: str) -> SourceRef:
         if text.startswith(prefix):
             return _checked(SourceRef(scheme, text[len(prefix) :], "", text))
     if text.startswith("file://"):
-        return _detect_local(text[len("file://") :], text, required=True)
+        found = _detect_local(text[len("file://") :], text, required=True)
+        assert found is not None  # required=True raises instead
+        return found
     scheme, sep, rest = text.partition(":")
     if sep and scheme in SCHEMES:
         if scheme in ARCHIVE_SCHEMES:

@@ -32,6 +32,9 @@ class RootDirectory:
             size=0,
         )
 
+    def prefetch(self, blobs: tuple[LayerBlob, ...]) -> None:
+        """A directory has no blobs."""
+
     @contextmanager
     def open_blob(self, blob: LayerBlob) -> Iterator[BinaryIO]:
         raise ImageError("a directory has no layer blobs")
