@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mamori.report import INVENTORY_FORMATS
+from mamori.report import INVENTORY_FORMATS, formatter_for
 from tests.report.inventories import bare_inventory
 
 
@@ -14,7 +14,7 @@ def test_the_four_formats_are_registered() -> None:
 
 @pytest.mark.parametrize("name", ["table", "json", "cyclonedx", "spdx"])
 def test_every_format_renders_under_its_name(name: str) -> None:
-    formatter = INVENTORY_FORMATS[name]
+    formatter = formatter_for(name)
     assert formatter.name == name
     text = formatter.render(bare_inventory())
     assert text.endswith("\n") and "dir:/srv/rootfs" in text

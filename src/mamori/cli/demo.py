@@ -11,7 +11,7 @@ from mamori.cli.outputs import OutputSpec, write_output
 from mamori.demo.image import build_demo_image
 from mamori.image.layer_cache import default_cache_root
 from mamori.inventory import InventoryOptions, take_inventory
-from mamori.report import INVENTORY_FORMATS
+from mamori.report import formatter_for
 
 
 def register(app: typer.Typer) -> None:
@@ -30,6 +30,6 @@ def demo(
         inventory = take_inventory(
             f"oci-archive:{archive}", InventoryOptions(cache_root=default_cache_root())
         )
-        write_output(OutputSpec("table", None), INVENTORY_FORMATS["table"].render(inventory))
+        write_output(OutputSpec("table", None), formatter_for("table").render(inventory))
 
     guarded(body)

@@ -10,13 +10,13 @@ from __future__ import annotations
 import os
 import posixpath
 import stat
-import tarfile
 from pathlib import Path
 from typing import BinaryIO, cast
 
 from mamori.errors import ImageError
 from mamori.image.interface import LayerProbe
-from mamori.image.layer_index import FileMeta, LayerIndex
+from mamori.image.layer_index import PACK_FILE, FileMeta, LayerIndex
+from mamori.image.tar_stream import MemberReader, TarStream
 from mamori.model import FileKind
 
 WHITEOUT_PREFIX = ".wh."
@@ -26,6 +26,10 @@ MAX_CAPTURE = 512 << 20  # a package database larger than this is refused, not l
 
 def normalise_member_path(name: str, what: str) -> str:
     """The absolute path a tar member names, refusing names that escape the root."""
+    if name.startswith("./"):
+        name = name[2:]
+    if "/." not in name and "//" not in name and "\\" not in name and not name.startswith("."):
+        return "/" + name.strip("/")  # the common case: already clean
     cleaned = posixpath.normpath("/" + name.replace("\\", "/")) if name else "/"
     raw_parts = [p for p in name.split("/") if p not in ("", ".")]
     depth = 0
@@ -44,9 +48,10 @@ class _Builder:
     def __init__(self, diff_id: str, probe: LayerProbe, content_dir: Path, what: str) -> None:
         self.index = LayerIndex(diff_id=diff_id, content_dir=content_dir)
         self.probe = probe
-        self.content_dir = content_dir
         self.what = what
-        self._captured = 0
+        self._pack: BinaryIO | None = None
+        self._pack_path = content_dir / PACK_FILE
+        self._pack_size = 0
 
     def add_whiteout(self, path: str) -> bool:
         """Record `path` if it is a whiteout marker; return whether it was one."""
@@ -88,10 +93,18 @@ class _Builder:
         self.index.files[path] = FileMeta(kind, mode, 0, link)
 
     def _store(self, data: bytes) -> str:
-        self._captured += 1
-        name = str(self._captured)
-        (self.content_dir / name).write_bytes(data)
-        return name
+        """Append to the layer's content pack; the reference is `offset:length`."""
+        if self._pack is None:
+            self._pack = self._pack_path.open("wb")
+        self._pack.write(data)
+        reference = f"{self._pack_size}:{len(data)}"
+        self._pack_size += len(data)
+        return reference
+
+    def close(self) -> None:
+        if self._pack is not None:
+            self._pack.close()
+            self._pack = None
 
 
 def analyze_tar(
@@ -99,28 +112,26 @@ def analyze_tar(
 ) -> LayerIndex:
     """Index an uncompressed tar stream, reading it exactly once from start to end."""
     builder = _Builder(diff_id, probe, content_dir, what)
+    tar = TarStream(stream, what)
+    reader = cast(BinaryIO, MemberReader(tar))
     try:
-        with tarfile.open(fileobj=stream, mode="r|") as tar:
-            for member in tar:
-                path = normalise_member_path(member.name, what)
-                if builder.add_whiteout(path):
-                    continue
-                mode = member.mode & 0o7777
-                if member.isreg():
-                    content = cast(BinaryIO | None, tar.extractfile(member))
-                    builder.add_file(path, mode, member.size, content)
-                elif member.isdir():
-                    builder.add_other(path, FileKind.DIR, mode)
-                elif member.issym():
-                    builder.add_other(path, FileKind.SYMLINK, mode, member.linkname)
-                elif member.islnk():
-                    builder.add_link(path, normalise_member_path(member.linkname, what))
-                else:
-                    builder.add_other(path, FileKind.OTHER, mode)
-    except tarfile.TarError as exc:
-        raise ImageError(f"{what}: corrupt tar: {exc}") from None
-    except EOFError:
-        raise ImageError(f"{what}: truncated tar (unexpected end of data)") from None
+        for member in tar:
+            path = normalise_member_path(member.name, what)
+            if ".wh." in path and builder.add_whiteout(path):
+                continue
+            mode = member.mode & 0o7777
+            if member.is_file:
+                builder.add_file(path, mode, member.size, reader)
+            elif member.is_dir:
+                builder.add_other(path, FileKind.DIR, mode)
+            elif member.is_symlink:
+                builder.add_other(path, FileKind.SYMLINK, mode, member.linkname)
+            elif member.is_hardlink:
+                builder.add_link(path, normalise_member_path(member.linkname, what))
+            else:
+                builder.add_other(path, FileKind.OTHER, mode)
+    finally:
+        builder.close()
     return builder.index
 
 
@@ -130,6 +141,14 @@ def analyze_directory(root: Path, probe: LayerProbe, content_dir: Path) -> Layer
     builder = _Builder("", probe, content_dir, what)
     if not root.is_dir():
         raise ImageError(f"{root} is not a directory")
+    try:
+        _walk(builder, root, what)
+    finally:
+        builder.close()
+    return builder.index
+
+
+def _walk(builder: _Builder, root: Path, what: str) -> None:
     for current, dirs, files in os.walk(root, followlinks=False):
         base = "/" + os.path.relpath(current, root).replace(os.sep, "/")
         base = "/" if base == "/." else base
@@ -141,7 +160,6 @@ def analyze_directory(root: Path, probe: LayerProbe, content_dir: Path) -> Layer
                 _add_dir_entry(builder, path, full, info)
             except OSError as exc:
                 raise ImageError(f"{what}: cannot read {path}: {exc.strerror}") from None
-    return builder.index
 
 
 def _add_dir_entry(builder: _Builder, path: str, full: str, info: os.stat_result) -> None:

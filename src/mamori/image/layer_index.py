@@ -14,7 +14,8 @@ import orjson
 
 from mamori.model import FileKind
 
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2
+PACK_FILE = "pack"  # the captured contents of one layer, end to end
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class FileMeta:
     mode: int
     size: int
     link: str = ""  # symlink target as written, or the absolute path a hardlink points to
-    content: str = ""  # name of the captured-content file in the layer's content dir
+    content: str = ""  # "offset:length" of the captured content in the layer's pack file
 
 
 @dataclass
@@ -36,12 +37,18 @@ class LayerIndex:
     content_dir: Path | None = None
     uncompressed_size: int = 0
 
+    _pack: bytes | None = field(default=None, repr=False)
+
     def read(self, path: str) -> bytes | None:
         """The captured content of `path` in this layer, or None if it was not captured."""
         meta = self.files.get(path)
         if meta is None or not meta.content or self.content_dir is None:
             return None
-        return (self.content_dir / meta.content).read_bytes()
+        if self._pack is None:
+            self._pack = (self.content_dir / PACK_FILE).read_bytes()
+        offset, _, length = meta.content.partition(":")
+        start = int(offset)
+        return self._pack[start : start + int(length)]
 
     def to_json(self) -> bytes:
         return orjson.dumps(
