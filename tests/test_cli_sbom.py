@@ -93,11 +93,21 @@ def test_every_format_to_files_at_once(tmp_path: Path, demo: Path) -> None:
 
 
 def test_the_cache_is_used_and_no_cache_keeps_nothing(tmp_path: Path, demo: Path) -> None:
-    assert run(tmp_path, "sbom", "-q", "--no-cache", str(demo)).returncode == 0
+    def packages(*flags: str) -> list[object]:
+        result = run(tmp_path, "sbom", "-q", "-o", "json", *flags, str(demo))
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)["packages"]  # type: ignore[no-any-return]
+
+    fresh = packages("--no-cache")
     cache = tmp_path / "cache"
-    assert not list(cache.glob("layers/*/*"))
-    assert run(tmp_path, "sbom", "-q", str(demo)).returncode == 0
+    assert not list(cache.glob("layers/*/*")) and not list(cache.glob("images/*/*"))
+    assert packages() == fresh  # fills the layer and image caches
     assert len(list(cache.glob("layers/*/*"))) == 3
+    assert len(list(cache.glob("images/*/*"))) == 1
+    assert packages() == fresh  # answered from the image cache
+    for entry in cache.glob("images/*/*"):
+        entry.unlink()
+    assert packages() == fresh  # answered from the layer cache
     assert list((cache / "tmp").iterdir()) == []
 
 

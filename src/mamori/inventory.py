@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from mamori import __version__
+from mamori.catalog import result_cache
 from mamori.catalog.catalogers import default_catalogers, default_classifiers
 from mamori.catalog.interface import CatalogContext
 from mamori.catalog.os_release import OS_RELEASE_PATHS, detect_os
@@ -53,19 +54,32 @@ def take_inventory(
         try:
             if on_opened:
                 on_opened(len(opened.blobs) or 1)
-            layers = load_layers(opened, probe, cache, options.limits, on_layer)
-            view = SquashedView(layers)
-            context = CatalogContext(view=view, image=opened.info, os=detect_os(view))
-            packages = [p for cataloger in catalogers for p in cataloger.catalog(context)]
+            digest = opened.info.config_digest if options.use_cache else ""
+            found = result_cache.load(options.cache_root, digest, probe.version) if digest else None
+            if found is not None:
+                os_release, packages, warnings = found
+                if on_layer:
+                    for number in range(1, len(opened.blobs) + 1):
+                        on_layer(number, len(opened.blobs), True)
+            else:
+                layers = load_layers(opened, probe, cache, options.limits, on_layer)
+                view = SquashedView(layers)
+                context = CatalogContext(view=view, image=opened.info, os=detect_os(view))
+                packages = [p for cataloger in catalogers for p in cataloger.catalog(context)]
+                os_release, warnings = context.os, context.warnings
+                if digest:
+                    result_cache.store(
+                        options.cache_root, digest, probe.version, os_release, packages, warnings
+                    )
         finally:
             opened.close()
     finally:
         cache.close()
     return Inventory(
         image=opened.info,
-        os=context.os,
+        os=os_release,
         packages=tuple(sorted(packages, key=lambda p: p.sort_key())),
-        warnings=tuple(context.warnings),
+        warnings=tuple(warnings),
         scanner_version=__version__,
         created_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     )

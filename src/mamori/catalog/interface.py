@@ -44,14 +44,19 @@ class CatalogContext:
     os: OSRelease | None = None
     owners: dict[str, str] = field(default_factory=dict)  # canonical path → "deb:name"
     warnings: list[str] = field(default_factory=list)
+    # directory → its symlink-resolved form; OS databases list tens of thousands of files
+    # in a few thousand directories
+    _directories: dict[str, str] = field(default_factory=dict, repr=False)
 
     def canonical(self, path: str) -> str:
         """`path` with its directory's symlinks resolved (usr-merge: /bin/x → /usr/bin/x)."""
         directory, name = posixpath.split(path)
-        resolved = self.view.resolve(directory) if directory not in ("", "/") else None
+        resolved = self._directories.get(directory)
         if resolved is None:
-            return path
-        return posixpath.join(resolved.path, name)
+            entry = self.view.resolve(directory) if directory not in ("", "/") else None
+            resolved = entry.path if entry is not None else directory
+            self._directories[directory] = resolved
+        return posixpath.join(resolved, name)
 
     def add_owned(self, path: str, owner: str) -> None:
         self.owners[self.canonical(path)] = owner
@@ -61,9 +66,11 @@ class CatalogContext:
 
     def location(self, path: str, layer_index: int | None = None) -> Location:
         """A Location for `path`, attributed to `layer_index` or the layer that wrote it."""
-        if layer_index is None:
+        layers = self.image.layers
+        if not layers:
+            layer_index = -1  # a directory scanned in place has no layers
+        elif layer_index is None:
             visible = self.view.get(path)
             layer_index = visible.layer_index if visible is not None else -1
-        layers = self.image.layers
         diff_id = layers[layer_index].diff_id if 0 <= layer_index < len(layers) else ""
         return Location(path=path, layer_index=layer_index, layer_diff_id=diff_id)

@@ -60,7 +60,7 @@ class SquashedView:
         # Tars need not list parent directories: register every ancestor as implicit.
         child = file.path
         while child != "/":
-            parent = posixpath.dirname(child)
+            parent = child[: child.rfind("/")] or "/"
             siblings = self._children.setdefault(parent, set())
             if child in siblings:
                 break
