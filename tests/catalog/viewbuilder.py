@@ -16,7 +16,7 @@ from enum import Enum
 from pathlib import Path
 
 from mamori.catalog.interface import CatalogContext
-from mamori.image.layer_index import FileMeta, LayerIndex
+from mamori.image.layer_index import ContentPack, FileMeta, LayerIndex
 from mamori.image.squash import SquashedView
 from mamori.model import FileKind, ImageConfig, ImageInfo, LayerInfo, OSRelease
 
@@ -46,6 +46,7 @@ def build_view(
         content_dir = root / f"layer{number}"
         content_dir.mkdir(parents=True, exist_ok=True)
         index = LayerIndex(diff_id=f"sha256:{number:064x}", content_dir=content_dir)
+        pack = ContentPack(content_dir)
         for path, entry in layer.items():
             for parent in _ancestors(path):
                 index.files.setdefault(parent, FileMeta(FileKind.DIR, 0o755, 0))
@@ -59,9 +60,9 @@ def build_view(
             elif isinstance(entry, bytes):
                 name = ""
                 if capture(path):
-                    name = str(len(index.files))
-                    (content_dir / name).write_bytes(entry)
+                    name = pack.add(entry)
                 index.files[path] = FileMeta(FileKind.FILE, 0o644, len(entry), content=name)
+        pack.close()
         indexes.append(index)
     return SquashedView(indexes)
 

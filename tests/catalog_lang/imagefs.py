@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mamori.catalog.interface import BinaryClassifier, CatalogContext
-from mamori.image.layer_index import FileMeta, LayerIndex
+from mamori.image.layer_index import ContentPack, FileMeta, LayerIndex
 from mamori.image.squash import SquashedView
 from mamori.model import FileKind, ImageConfig, ImageInfo, LayerInfo
 
@@ -71,6 +71,7 @@ def _index(number: int, layer: Layer, root: Path, capture: Callable[[str], bool]
     content_dir = root / f"layer{number}"
     content_dir.mkdir(parents=True, exist_ok=True)
     index = LayerIndex(diff_id=f"sha256:{number:064x}", content_dir=content_dir)
+    pack = ContentPack(content_dir)
     for path, entry in layer.items():
         parent = posixpath.dirname(path)
         while parent != "/":
@@ -84,12 +85,12 @@ def _index(number: int, layer: Layer, root: Path, capture: Callable[[str], bool]
             file = _as_file(entry, path, capture)
             name = ""
             if capture(path):
-                name = str(len(index.files))
-                (content_dir / name).write_bytes(file.content)
+                name = pack.add(file.content)
             size = entry.stat().st_size if isinstance(entry, Path) else len(file.content)
             index.files[path] = FileMeta(FileKind.FILE, file.mode, size, content=name)
             if file.finding is not None:
                 index.findings[path] = file.finding
+    pack.close()
     return index
 
 

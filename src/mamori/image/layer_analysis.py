@@ -15,7 +15,7 @@ from typing import BinaryIO, cast
 
 from mamori.errors import ImageError
 from mamori.image.interface import LayerProbe
-from mamori.image.layer_index import PACK_FILE, FileMeta, LayerIndex
+from mamori.image.layer_index import ContentPack, FileMeta, LayerIndex
 from mamori.image.tar_stream import MemberReader, TarStream
 from mamori.model import FileKind
 
@@ -49,9 +49,7 @@ class _Builder:
         self.index = LayerIndex(diff_id=diff_id, content_dir=content_dir)
         self.probe = probe
         self.what = what
-        self._pack: BinaryIO | None = None
-        self._pack_path = content_dir / PACK_FILE
-        self._pack_size = 0
+        self._pack = ContentPack(content_dir)
 
     def add_whiteout(self, path: str) -> bool:
         """Record `path` if it is a whiteout marker; return whether it was one."""
@@ -72,7 +70,7 @@ class _Builder:
                     f"{self.what}: {path} is {size} bytes, larger than the {MAX_CAPTURE}-byte "
                     "limit for a package database"
                 )
-            content = self._store(stream.read())
+            content = self._pack.add(stream.read())
         elif stream is not None and self.probe.should_examine(path, mode, size):
             result = self.probe.examine(path, stream)
             if result is not None:
@@ -92,19 +90,8 @@ class _Builder:
     def add_other(self, path: str, kind: FileKind, mode: int, link: str = "") -> None:
         self.index.files[path] = FileMeta(kind, mode, 0, link)
 
-    def _store(self, data: bytes) -> str:
-        """Append to the layer's content pack; the reference is `offset:length`."""
-        if self._pack is None:
-            self._pack = self._pack_path.open("wb")
-        self._pack.write(data)
-        reference = f"{self._pack_size}:{len(data)}"
-        self._pack_size += len(data)
-        return reference
-
     def close(self) -> None:
-        if self._pack is not None:
-            self._pack.close()
-            self._pack = None
+        self._pack.close()
 
 
 def analyze_tar(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -25,6 +25,28 @@ class FileMeta:
     size: int
     link: str = ""  # symlink target as written, or the absolute path a hardlink points to
     content: str = ""  # "offset:length" of the captured content in the layer's pack file
+
+
+class ContentPack:
+    """Appends captured contents to a layer's pack file; each gets an `offset:length` key."""
+
+    def __init__(self, content_dir: Path) -> None:
+        self._path = content_dir / PACK_FILE
+        self._handle: BinaryIO | None = None
+        self._size = 0
+
+    def add(self, data: bytes) -> str:
+        if self._handle is None:
+            self._handle = self._path.open("wb")
+        self._handle.write(data)
+        reference = f"{self._size}:{len(data)}"
+        self._size += len(data)
+        return reference
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
 
 
 @dataclass
