@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.fixtures import images  # noqa: E402
+from tests.trivy import trivy_command  # noqa: E402
 
 from mamori.demo.oci_writer import ImageSpec, file, layer_tar, write_docker_archive  # noqa: E402
 
@@ -64,19 +65,7 @@ def _mamori(archive: Path, cache: Path) -> list[str]:
 
 
 def _trivy(archive: Path, cache: Path) -> list[str]:
-    return [
-        str(BIN / "trivy"),
-        "image",
-        "--input",
-        str(archive),
-        "--format",
-        "cyclonedx",
-        "--skip-db-update",
-        "--offline-scan",
-        "--quiet",
-        "--cache-dir",
-        str(cache),
-    ]
+    return trivy_command("image", archive, cache)
 
 
 def _median(runs: int, command: Callable[[Path], list[str]], fresh_cache: bool) -> float:

@@ -10,9 +10,6 @@ asserted here, not waved through:
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,35 +17,16 @@ import pytest
 from mamori.inventory import InventoryOptions, take_inventory
 from mamori.model import Inventory, Package, PackageType
 from tests.fixtures.facts import FixtureImage
+from tests.trivy import trivy_sbom
 
-TRIVY = Path(sys.executable).parent / "trivy"
 FIXTURES = ["bookworm_node", "distroless_node", "bookworm_python", "multilayer_whiteouts"]
 
 Key = tuple[str, str, str]  # purl type, name (with npm scope), version
 
 
 def _trivy_packages(archive: Path, cache: Path) -> set[Key]:
-    result = subprocess.run(
-        [
-            str(TRIVY),
-            "image",
-            "--input",
-            str(archive),
-            "--format",
-            "cyclonedx",
-            "--skip-db-update",
-            "--offline-scan",
-            "--quiet",
-            "--cache-dir",
-            str(cache),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=600,
-    )
     keys: set[Key] = set()
-    for component in json.loads(result.stdout).get("components", []):
+    for component in trivy_sbom("image", archive, cache).get("components", []):
         purl = component.get("purl", "")
         if not purl:
             continue  # the operating system and the image itself

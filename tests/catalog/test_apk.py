@@ -12,7 +12,7 @@ from mamori.catalog.apk import INSTALLED, ApkCataloger, parse_installed
 from mamori.catalog.interface import CatalogContext
 from mamori.catalog.pkgdb import MAX_WARNINGS_PER_FILE, Problems
 from mamori.model import OSRelease, Package, PackageType
-from tests.catalog.viewbuilder import Layer, build_context
+from tests.views import Layer, build_context
 
 ALPINE = OSRelease(id="alpine", version_id="3.20.1", pretty_name="Alpine Linux v3.20")
 

@@ -17,7 +17,7 @@ from mamori.catalog.dpkg import STATUS, DpkgCataloger, parse_status
 from mamori.catalog.interface import CatalogContext
 from mamori.catalog.pkgdb import MAX_WARNINGS_PER_FILE, Problems
 from mamori.model import OSRelease, Package, PackageType
-from tests.catalog.viewbuilder import WHITEOUT, Layer, build_context
+from tests.views import WHITEOUT, Layer, build_context
 
 HOST_STATUS = Path("/var/lib/dpkg/status")
 HOST_INFO = Path("/var/lib/dpkg/info")

@@ -10,7 +10,7 @@ import pytest
 
 from mamori.catalog.os_release import OS_RELEASE_PATHS, detect_os, osv_ecosystem, parse_os_release
 from mamori.model import OSRelease
-from tests.catalog.viewbuilder import WHITEOUT, Layer, Symlink, build_view
+from tests.views import WHITEOUT, Layer, Symlink, build_view
 
 HOST_OS_RELEASE = Path("/usr/lib/os-release")
 

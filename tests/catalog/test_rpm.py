@@ -26,7 +26,7 @@ from mamori.catalog.pkgdb import Problems
 from mamori.catalog.rpm import RpmCataloger, parse_rpmdb
 from mamori.catalog.rpm_header import RpmHeader, RpmHeaderError
 from mamori.model import OSRelease, Package, PackageType
-from tests.catalog.viewbuilder import Layer, Symlink, build_context
+from tests.views import Layer, Symlink, build_context
 
 ROCKY = OSRelease(id="rocky", version_id="9.4", pretty_name="Rocky Linux 9.4 (Blue Onyx)")
 VAR_DB = "/var/lib/rpm/rpmdb.sqlite"

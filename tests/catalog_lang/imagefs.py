@@ -1,105 +1,17 @@
-"""Squashed views built from in-memory layers, and classifiers run over real files.
-
-A layer maps absolute image paths to what is there: `bytes`, a real file on this machine
-(`Path`, read only if captured), a `File` with a probe finding, a `Symlink`, or `DELETED`
-(a whiteout). As the layer probe does, only the files a cataloger's `capture` accepts keep
-their content, so a test also fails when a cataloger reads a file it did not ask for.
-"""
+"""Helpers for classifier and language-cataloger tests: real directory trees as layers,
+short-read streams, and the layer probe's finding for a real file (views: tests/views.py)."""
 
 from __future__ import annotations
 
 import io
 import os
 import posixpath
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mamori.catalog.interface import BinaryClassifier, CatalogContext
-from mamori.image.layer_index import ContentPack, FileMeta, LayerIndex
-from mamori.image.squash import SquashedView
-from mamori.model import FileKind, ImageConfig, ImageInfo, LayerInfo
-
-
-@dataclass(frozen=True)
-class File:
-    content: bytes = b""
-    mode: int = 0o644
-    finding: dict[str, Any] | None = None  # what the layer probe's examine() returned
-
-
-@dataclass(frozen=True)
-class Symlink:
-    target: str
-
-
-class _Deleted:
-    pass
-
-
-DELETED = _Deleted()
-
-Entry = bytes | Path | File | Symlink | _Deleted
-Layer = Mapping[str, Entry]
-
-
-def build_context(
-    layers: Sequence[Layer], root: Path, capture: Callable[[str], bool]
-) -> CatalogContext:
-    indexes = [_index(number, layer, root, capture) for number, layer in enumerate(layers)]
-    view = SquashedView(indexes)
-    infos = tuple(
-        LayerInfo(index=i, digest=x.diff_id, diff_id=x.diff_id, media_type="tar", size=0)
-        for i, x in enumerate(indexes)
-    )
-    image = ImageInfo(
-        reference="test",
-        source="test",
-        digest="",
-        config_digest="",
-        repo_tags=(),
-        repo_digests=(),
-        config=ImageConfig(architecture="amd64", os="linux"),
-        layers=infos,
-        size=0,
-    )
-    return CatalogContext(view=view, image=image)
-
-
-def _index(number: int, layer: Layer, root: Path, capture: Callable[[str], bool]) -> LayerIndex:
-    content_dir = root / f"layer{number}"
-    content_dir.mkdir(parents=True, exist_ok=True)
-    index = LayerIndex(diff_id=f"sha256:{number:064x}", content_dir=content_dir)
-    pack = ContentPack(content_dir)
-    for path, entry in layer.items():
-        parent = posixpath.dirname(path)
-        while parent != "/":
-            index.files.setdefault(parent, FileMeta(FileKind.DIR, 0o755, 0))
-            parent = posixpath.dirname(parent)
-        if isinstance(entry, _Deleted):
-            index.whiteouts.append(path)
-        elif isinstance(entry, Symlink):
-            index.files[path] = FileMeta(FileKind.SYMLINK, 0o777, 0, link=entry.target)
-        else:
-            file = _as_file(entry, path, capture)
-            name = ""
-            if capture(path):
-                name = pack.add(file.content)
-            size = entry.stat().st_size if isinstance(entry, Path) else len(file.content)
-            index.files[path] = FileMeta(FileKind.FILE, file.mode, size, content=name)
-            if file.finding is not None:
-                index.findings[path] = file.finding
-    pack.close()
-    return index
-
-
-def _as_file(entry: bytes | Path | File, path: str, capture: Callable[[str], bool]) -> File:
-    if isinstance(entry, bytes):
-        return File(entry)
-    if isinstance(entry, Path):
-        return File(entry.read_bytes() if capture(path) else b"")
-    return entry
+from mamori.catalog.interface import BinaryClassifier
+from tests.views import Entry, File, Symlink
 
 
 def tree_layer(directory: Path, prefix: str) -> dict[str, Entry]:

@@ -28,8 +28,9 @@ from mamori.catalog.binaries.go import (
     read_build_info,
 )
 from mamori.model import Location, PackageType
-from tests.catalog_lang.imagefs import ShortReads, binary, build_context
-from tests.catalog_lang.trivy import TRIVY
+from tests.catalog_lang.imagefs import ShortReads, binary
+from tests.trivy import TRIVY
+from tests.views import build_context
 
 GO = shutil.which("go") or "go"
 GO_MOD = """module example.com/app

@@ -16,9 +16,10 @@ from hypothesis import strategies as st
 
 from mamori.catalog.npm import NpmCataloger, NpmManifest, npm_purl, parse_package_json
 from mamori.model import PackageType
-from tests.catalog_lang.imagefs import DELETED, Symlink, build_context, tree_layer
+from tests.catalog_lang.imagefs import tree_layer
 from tests.catalog_lang.testcache import cached_dir
-from tests.catalog_lang.trivy import trivy_packages
+from tests.trivy import trivy_packages
+from tests.views import DELETED, Symlink, build_context
 
 # Pinned so that npm must nest a second `ms` under `debug` (which needs ms@2.1.x).
 NPM_INSTALL = ("ms@2.0.0", "debug@4.3.4", "@sindresorhus/is@4.6.0")

@@ -22,8 +22,9 @@ from mamori.catalog.python import (
     parse_headers,
 )
 from mamori.model import Package, PackageType
-from tests.catalog_lang.imagefs import DELETED, build_context, tree_layer
-from tests.catalog_lang.trivy import trivy_packages
+from tests.catalog_lang.imagefs import tree_layer
+from tests.trivy import trivy_packages
+from tests.views import DELETED, build_context
 
 DEBIAN_DIST_PACKAGES = Path("/usr/lib/python3/dist-packages")
 

@@ -17,9 +17,10 @@ from mamori.catalog.binaries.cataloger import BinaryCataloger
 from mamori.catalog.binaries.cpython import CPythonClassifier
 from mamori.catalog.binaries.node import NodeClassifier
 from mamori.model import PackageType
-from tests.catalog_lang.imagefs import ShortReads, Symlink, binary, build_context
+from tests.catalog_lang.imagefs import ShortReads, binary
 from tests.catalog_lang.imagefs import examine as probe
 from tests.catalog_lang.testcache import cached_dir
+from tests.views import Symlink, build_context
 
 LIBNODE = "usr/lib/x86_64-linux-gnu/libnode.so.108"
 LIBPYTHON = "/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0"

@@ -10,11 +10,16 @@ import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from packageurl import PackageURL
-
 from mamori.catalog.interface import CatalogContext
 from mamori.catalog.os_release import osv_ecosystem
-from mamori.catalog.pkgdb import Problems, oldest_layers, own_files, read_versions, undecodable
+from mamori.catalog.pkgdb import (
+    Problems,
+    oldest_layers,
+    os_package_purl,
+    own_files,
+    read_versions,
+    undecodable,
+)
 from mamori.model import Location, Package, PackageType
 
 INSTALLED = "/lib/apk/db/installed"
@@ -127,17 +132,7 @@ def _record(line: int, fields: list[tuple[str, str]], problems: Problems) -> Apk
 
 
 def _package(context: CatalogContext, record: ApkRecord, location: Location) -> Package:
-    os = context.os
-    qualifiers = {"arch": record.arch} if record.arch else {}
-    if os is not None:
-        qualifiers["distro"] = os.distro_purl_qualifier
-    purl = PackageURL(
-        type="apk",
-        namespace=os.id if os is not None else "alpine",
-        name=record.name,
-        version=record.version,
-        qualifiers=qualifiers,
-    ).to_string()
+    purl = os_package_purl("apk", context.os, "alpine", record.name, record.version, record.arch)
     # Subpackages are built from their origin's APKBUILD at the same pkgver-pkgrel.
     return Package(
         name=record.name,
@@ -150,5 +145,5 @@ def _package(context: CatalogContext, record: ApkRecord, location: Location) -> 
         source_version=record.version,
         arch=record.arch,
         licenses=(record.license,) if record.license else (),
-        ecosystem=osv_ecosystem(os),
+        ecosystem=osv_ecosystem(context.os),
     )

@@ -10,12 +10,10 @@ import posixpath
 import re
 from dataclasses import dataclass
 
-from packageurl import PackageURL
-
 from mamori.catalog.deb822 import Stanza, parse_stanzas
 from mamori.catalog.interface import CatalogContext
 from mamori.catalog.os_release import osv_ecosystem
-from mamori.catalog.pkgdb import Problems, oldest_layers, own_files, read_versions
+from mamori.catalog.pkgdb import Problems, oldest_layers, os_package_purl, own_files, read_versions
 from mamori.model import FileKind, Location, Package, PackageType
 
 STATUS = "/var/lib/dpkg/status"
@@ -159,19 +157,10 @@ def _package(
     context: CatalogContext, record: DebRecord, cataloger: str, location: Location
 ) -> Package:
     os = context.os
-    qualifiers = {"arch": record.arch} if record.arch else {}
-    if os is not None:
-        qualifiers["distro"] = os.distro_purl_qualifier
     # The purl spec's deb type keeps the epoch inside the version
     # ("pkg:deb/debian/attr@1:2.4.47-2%2Bb1"), as Syft does; Trivy moves it to an `epoch`
     # qualifier, which the deb type does not define. The version is exactly dpkg's.
-    purl = PackageURL(
-        type="deb",
-        namespace=os.id if os is not None else "debian",
-        name=record.name,
-        version=record.version,
-        qualifiers=qualifiers,
-    ).to_string()
+    purl = os_package_purl("deb", os, "debian", record.name, record.version, record.arch)
     return Package(
         name=record.name,
         version=record.version,

@@ -8,9 +8,11 @@ import re
 from collections.abc import Callable, Hashable, Iterable
 from typing import TypeVar
 
+from packageurl import PackageURL
+
 from mamori.catalog.interface import CatalogContext
 from mamori.image.squash import SquashedView
-from mamori.model import FileKind
+from mamori.model import FileKind, OSRelease
 
 Key = TypeVar("Key", bound=Hashable)
 
@@ -87,3 +89,27 @@ def own_files(context: CatalogContext, paths: Iterable[str], owner: str) -> None
         found = context.view.get(path)
         if path.startswith("/") and (found is None or found.meta.kind is not FileKind.DIR):
             context.add_owned(path, owner)
+
+
+def os_package_purl(
+    purl_type: str,
+    os: OSRelease | None,
+    default_namespace: str | None,
+    name: str,
+    version: str,
+    arch: str,
+    **extra: str,
+) -> str:
+    """The purl of an OS package: namespace from the OS id, `arch` and `distro` qualifiers
+    (e.g. `pkg:deb/debian/libc6@2.36-9?arch=amd64&distro=debian-12`)."""
+    qualifiers = {"arch": arch} if arch else {}
+    qualifiers.update(extra)
+    if os is not None:
+        qualifiers["distro"] = os.distro_purl_qualifier
+    return PackageURL(
+        type=purl_type,
+        namespace=os.id if os is not None else default_namespace,
+        name=name,
+        version=version,
+        qualifiers=qualifiers,
+    ).to_string()

@@ -10,12 +10,10 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from packageurl import PackageURL
-
 from mamori.catalog import rpm_header as tags
 from mamori.catalog.interface import CatalogContext
 from mamori.catalog.os_release import osv_ecosystem
-from mamori.catalog.pkgdb import Problems, oldest_layers, own_files, read_versions
+from mamori.catalog.pkgdb import Problems, oldest_layers, os_package_purl, own_files, read_versions
 from mamori.catalog.rpm_header import RpmHeader, RpmHeaderError
 from mamori.model import Location, Package, PackageType
 
@@ -184,18 +182,10 @@ def _source(record: RpmRecord) -> tuple[str, str]:
 
 def _package(context: CatalogContext, record: RpmRecord, location: Location) -> Package:
     os = context.os
-    qualifiers = {"arch": record.arch} if record.arch else {}
-    if record.epoch is not None:
-        qualifiers["epoch"] = str(record.epoch)
-    if os is not None:
-        qualifiers["distro"] = os.distro_purl_qualifier
-    purl = PackageURL(
-        type="rpm",
-        namespace=os.id if os is not None else None,
-        name=record.name,
-        version=f"{record.version}-{record.release}",
-        qualifiers=qualifiers,
-    ).to_string()
+    epoch = {"epoch": str(record.epoch)} if record.epoch is not None else {}
+    purl = os_package_purl(
+        "rpm", os, None, record.name, f"{record.version}-{record.release}", record.arch, **epoch
+    )
     source_name, source_version = _source(record)
     return Package(
         name=record.name,
