@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mamori import __version__
 from mamori.catalog import result_cache
@@ -21,6 +22,9 @@ from mamori.image.platform import Platform, default_platform
 from mamori.image.squash import SquashedView
 from mamori.model import Inventory
 
+if TYPE_CHECKING:
+    from mamori.image.registry_client import ProgressCallback
+
 
 @dataclass(frozen=True)
 class InventoryOptions:
@@ -30,6 +34,7 @@ class InventoryOptions:
     insecure_registry: bool = False
     skip_tls_verify: bool = False
     limits: LayerLimits = field(default_factory=LayerLimits)
+    on_download: ProgressCallback | None = None  # (digest, bytes done, total) per blob
 
 
 def take_inventory(
@@ -49,6 +54,7 @@ def take_inventory(
                 platform=options.platform,
                 insecure_registry=options.insecure_registry,
                 skip_tls_verify=options.skip_tls_verify,
+                on_download=options.on_download,
             ),
         )
         try:

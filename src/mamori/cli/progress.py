@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rich.console import Console
 from rich.progress import (
@@ -22,6 +22,17 @@ from rich.progress import (
 class LayerBar:
     progress: Progress | None
     task: TaskID | None = None
+    downloads: dict[str, TaskID] = field(default_factory=dict)
+
+    def downloaded(self, digest: str, done: int, total: int) -> None:
+        """Byte progress of one blob download (called from the download threads)."""
+        if self.progress is None:
+            return
+        task = self.downloads.get(digest)
+        if task is None:
+            task = self.progress.add_task(f"pull {digest[7:19]}", total=total or None)
+            self.downloads[digest] = task
+        self.progress.update(task, completed=done)
 
     def opened(self, layers: int) -> None:
         if self.progress is not None:

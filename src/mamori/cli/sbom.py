@@ -71,14 +71,16 @@ def sbom(
 ) -> None:
     def body() -> None:
         specs = parse_outputs(output, tuple(INVENTORY_FORMATS), "table")
-        options = InventoryOptions(
-            cache_root=cachepath or default_cache_root(),
-            use_cache=not no_cache,
-            platform=parse_platform(platform) if platform else default_platform(),
-            insecure_registry=insecure_registry,
-            skip_tls_verify=skip_tls_verify,
-        )
+        chosen_platform = parse_platform(platform) if platform else default_platform()
         with layer_progress(not quiet) as bar:
+            options = InventoryOptions(
+                cache_root=cachepath or default_cache_root(),
+                use_cache=not no_cache,
+                platform=chosen_platform,
+                insecure_registry=insecure_registry,
+                skip_tls_verify=skip_tls_verify,
+                on_download=bar.downloaded,
+            )
             inventory = take_inventory(image, options, bar.layer_done, bar.opened)
         for spec in specs:
             formatter = formatter_for(spec.format, to_file=spec.path is not None)
