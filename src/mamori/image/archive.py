@@ -161,9 +161,9 @@ def open_docker_archive(path: Path, selector: str, reference: str, scratch: Path
             f"{path}: config digest mismatch: expected {expected}, got {config_digest}"
         )
     layer_names = [str(n) for n in entry.get("Layers") or []]
-    named: list[tuple[str, str]] = []
+    named: list[tuple[str, str, str]] = []
     for name in layer_names:
-        named.append((name, _digest_from_name(name)))
+        named.append((name, _digest_from_name(name), ""))  # manifest.json has no media types
     repo_tags = tuple(str(t) for t in entry.get("RepoTags") or [])
     return _build(
         files, "docker-archive", reference, config_raw, config_digest, "", named, repo_tags
@@ -240,7 +240,7 @@ def open_oci_layout(
     named = []
     for layer in manifest.get("layers") or []:
         digest = str(layer.get("digest", ""))
-        named.append((_blob_name(digest), digest))
+        named.append((_blob_name(digest), digest, str(layer.get("mediaType", ""))))
     ref_name = str((descriptor.get("annotations") or {}).get(REF_NAME, ""))
     return _build(
         files,
@@ -304,7 +304,7 @@ def _build(
     config_raw: bytes,
     config_digest: str,
     manifest_digest: str,
-    named: list[tuple[str, str]],
+    named: list[tuple[str, str, str]],  # (blob name in the archive, digest, media type)
     repo_tags: tuple[str, ...],
 ) -> ArchiveImage:
     config, diff_ids = parse_config(config_raw)
@@ -319,14 +319,16 @@ def _build(
     blobs: list[LayerBlob] = []
     layers: list[LayerInfo] = []
     names: dict[str, str] = {}
-    for index, ((name, digest), diff_id) in enumerate(zip(named, diff_ids, strict=True)):
+    for index, ((name, digest, media_type), diff_id) in enumerate(
+        zip(named, diff_ids, strict=True)
+    ):
         if not files.exists(name):
             raise ImageError(f"image archive is missing layer {name}")
         size = files.size(name)
-        blob = LayerBlob(digest or diff_id, diff_id, "", size)
+        blob = LayerBlob(digest or diff_id, diff_id, media_type, size)
         blobs.append(blob)
         names[blob.digest] = name
-        layers.append(LayerInfo(index, blob.digest, diff_id, "", size, history[index]))
+        layers.append(LayerInfo(index, blob.digest, diff_id, media_type, size, history[index]))
     info = ImageInfo(
         reference=reference,
         source=source,
