@@ -7,6 +7,7 @@ decompressed into the run's scratch directory, since layers need random access.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tarfile
 from collections.abc import Iterator
@@ -31,12 +32,45 @@ DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 REF_NAME = "org.opencontainers.image.ref.name"
 
 
+class _Slice:
+    """A regular member of an uncompressed tar, read straight from the file with pread:
+    several times faster than tarfile's member reader for layers of hundreds of MB."""
+
+    def __init__(self, fd: int, offset: int, size: int) -> None:
+        self._fd = fd
+        self._position = offset
+        self._end = offset + size
+
+    def read(self, size: int = -1) -> bytes:
+        remaining = self._end - self._position
+        if size < 0 or size > remaining:
+            size = remaining
+        data = os.pread(self._fd, size, self._position) if size else b""
+        if len(data) < size:
+            raise ImageError("image archive is truncated (a member ends early)")
+        self._position += len(data)
+        return data
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        """The descriptor belongs to the archive, closed with it."""
+
+    def __enter__(self) -> _Slice:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 class _Files:
     """Named files of an archive or a directory, opened for streaming."""
 
     def __init__(self, root: Path, tar: tarfile.TarFile | None) -> None:
         self._root = root
         self._tar = tar
+        self._fd = os.open(str(tar.name), os.O_RDONLY) if tar is not None and tar.name else -1
         self._members: dict[str, tarfile.TarInfo] = {}
         if tar is not None:
             try:
@@ -60,6 +94,8 @@ class _Files:
     def open(self, name: str) -> IO[bytes]:
         if self._tar is not None:
             member = self._members.get(name)
+            if member is not None and member.isreg() and self._fd >= 0:
+                return cast(IO[bytes], _Slice(self._fd, member.offset_data, member.size))
             handle = self._tar.extractfile(member) if member is not None else None
             if handle is None:
                 raise ImageError(f"{self._root}: missing {name}")
@@ -80,6 +116,9 @@ class _Files:
     def close(self) -> None:
         if self._tar is not None:
             self._tar.close()
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
 
 class ArchiveImage:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 import orjson
 
@@ -18,8 +18,10 @@ INDEX_FORMAT = 2
 PACK_FILE = "pack"  # the captured contents of one layer, end to end
 
 
-@dataclass(frozen=True)
-class FileMeta:
+class FileMeta(NamedTuple):
+    """One file of a layer. A NamedTuple, not a dataclass: layers hold tens of thousands and
+    creating a frozen dataclass costs several times more."""
+
     kind: FileKind
     mode: int
     size: int

@@ -13,6 +13,7 @@ from mamori.image.interface import LayerBlob, LayerProbe, OpenedImage
 from mamori.image.layer_analysis import analyze_directory, analyze_tar
 from mamori.image.layer_cache import LayerCache
 from mamori.image.layer_index import LayerIndex
+from mamori.image.prefetch import CHUNK, PrefetchReader
 
 # Called after each layer with (layer number from 1, layer count, whether the cache had it).
 LayerProgress = Callable[[int, int, bool], None]
@@ -61,7 +62,9 @@ def _analyze_blob(
         verified = VerifyingReader(
             cast(BinaryIO, uncompressed), blob.diff_id, f"{what} (uncompressed)"
         )
-        index = analyze_tar(cast(BinaryIO, verified), blob.diff_id, probe, content_dir, what)
-        verified.finish()
+        with PrefetchReader(verified) as ahead:
+            index = analyze_tar(cast(BinaryIO, ahead), blob.diff_id, probe, content_dir, what)
+            while ahead.read(CHUNK):  # past the end-of-archive marker, so all is verified
+                pass
         index.uncompressed_size = uncompressed.uncompressed
     return index

@@ -9,8 +9,7 @@ size, link target — with the ustar prefix, GNU long names and PAX path/size re
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from mamori.errors import ImageError
 
@@ -28,8 +27,9 @@ class Readable(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
 
 
-@dataclass(frozen=True)
-class TarMember:
+class TarMember(NamedTuple):
+    """A NamedTuple for speed: one is made per entry of every layer."""
+
     name: str
     type: int  # the typeflag byte
     mode: int
