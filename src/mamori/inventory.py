@@ -70,7 +70,12 @@ def take_inventory(
             else:
                 layers = load_layers(opened, probe, cache, options.limits, on_layer)
                 view = SquashedView(layers)
-                context = CatalogContext(view=view, image=opened.info, os=detect_os(view))
+                context = CatalogContext(
+                    view=view,
+                    image=opened.info,
+                    os=detect_os(view),
+                    warnings=[w for layer in layers for w in layer.warnings],
+                )
                 packages = [p for cataloger in catalogers for p in cataloger.catalog(context)]
                 os_release, warnings = context.os, context.warnings
                 if digest:

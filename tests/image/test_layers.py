@@ -18,6 +18,7 @@ from mamori.demo.oci_writer import (
     write_oci_archive,
 )
 from mamori.errors import ImageError
+from mamori.image import layer_analysis
 from mamori.image.layer_analysis import analyze_tar, normalise_member_path
 from mamori.image.layer_cache import LayerCache
 from mamori.image.layers import load_layers
@@ -158,3 +159,16 @@ def test_gnu_long_names_survive(tmp_path: Path) -> None:
         tar.addfile(info, io.BytesIO(b"ok"))
     view = _view(tmp_path, [out.getvalue()])
     assert view.read("/" + long_name) == b"ok"
+
+
+def test_oversized_capture_is_skipped_with_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(layer_analysis, "MAX_CAPTURE", 1000)
+    view = _view(
+        tmp_path, [layer_tar([file("a/small.json", "{}"), file("a/big.json", "x" * 5000)])]
+    )
+    assert view.read("/a/small.json") == b"{}"
+    assert view.read("/a/big.json") is None
+    (warning,) = view.layers[0].warnings
+    assert "/a/big.json (5000 bytes)" in warning and "not read" in warning

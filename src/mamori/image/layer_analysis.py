@@ -21,7 +21,7 @@ from mamori.model import FileKind
 
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_MARKER = ".wh..wh..opq"
-MAX_CAPTURE = 512 << 20  # a package database larger than this is refused, not loaded
+MAX_CAPTURE = 256 << 20  # a "package database" larger than this is skipped, not loaded
 
 
 def normalise_member_path(name: str, what: str) -> str:
@@ -66,11 +66,12 @@ class _Builder:
         content = ""
         if stream is not None and self.probe.capture(path, size):
             if size > MAX_CAPTURE:
-                raise ImageError(
-                    f"{self.what}: {path} is {size} bytes, larger than the {MAX_CAPTURE}-byte "
-                    "limit for a package database"
+                self.index.warnings.append(
+                    f"{path} ({size} bytes) is larger than the {MAX_CAPTURE}-byte limit for a "
+                    "package database: not read"
                 )
-            content = self._pack.add(stream.read())
+            else:
+                content = self._pack.add(stream.read())
         elif stream is not None and self.probe.should_examine(path, mode, size):
             result = self.probe.examine(path, stream)
             if result is not None:

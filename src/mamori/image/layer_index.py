@@ -14,7 +14,7 @@ import orjson
 
 from mamori.model import FileKind
 
-INDEX_FORMAT = 2
+INDEX_FORMAT = 3
 PACK_FILE = "pack"  # the captured contents of one layer, end to end
 
 
@@ -58,6 +58,7 @@ class LayerIndex:
     whiteouts: list[str] = field(default_factory=list)  # absolute paths removed from below
     opaque_dirs: list[str] = field(default_factory=list)  # dirs whose lower content is hidden
     findings: dict[str, dict[str, Any]] = field(default_factory=dict)  # path → probe result
+    warnings: list[str] = field(default_factory=list)  # what could not be read, and why
     content_dir: Path | None = None
     uncompressed_size: int = 0
 
@@ -87,6 +88,7 @@ class LayerIndex:
                 "whiteouts": self.whiteouts,
                 "opaque_dirs": self.opaque_dirs,
                 "findings": self.findings,
+                "warnings": self.warnings,
             }
         )
 
@@ -104,6 +106,7 @@ class LayerIndex:
             whiteouts=list(raw["whiteouts"]),
             opaque_dirs=list(raw["opaque_dirs"]),
             findings=dict(raw["findings"]),
+            warnings=list(raw["warnings"]),
             content_dir=content_dir,
             uncompressed_size=int(raw.get("uncompressed_size", 0)),
         )
