@@ -1,7 +1,7 @@
 """Output formats for an inventory, one module each, keyed by their `--output` name.
 
-Formatters are imported on first use: the CycloneDX library alone takes a quarter of a
-second to import, which a warm `mamori sbom -o table` should not pay.
+Formatters are imported on first use, so a command pays only for the format it writes
+(the wire schema behind `json` costs pydantic's import, for instance).
 """
 
 from __future__ import annotations

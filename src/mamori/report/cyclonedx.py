@@ -1,22 +1,27 @@
-"""CycloneDX 1.6 JSON through cyclonedx-python-lib.
+"""CycloneDX 1.6 JSON, written directly.
 
 The image is `metadata.component` (type container, version = its digest); the OS and the
 packages are components. Where a package was found (path, layer index, layer diff_id) and
 what mamori knows beyond CycloneDX's fields go into properties in the `mamori:` namespace.
+
+Licenses: a single declared license is an SPDX id (its case fixed) when it is one, else an
+SPDX expression when it is one, else a named license. Several are listed each as an id or a
+name: CycloneDX allows one expression or a list of licenses, never both.
+
+Order (stable, as cyclonedx-python-lib gave it): components by type, name, version, bom-ref;
+properties by name and value; licenses by id, then by name; dependencies by ref. Schema
+validation lives in the tests: validating at run time costs more than writing the document.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Sequence
+from functools import cache
+from typing import Any
 
-from cyclonedx.contrib.license.exceptions import InvalidSpdxLicenseException
-from cyclonedx.contrib.license.factories import LicenseFactory
-from cyclonedx.model import HashAlgorithm, HashType, Property
-from cyclonedx.model.bom import Bom
-from cyclonedx.model.component import Component, ComponentType
-from cyclonedx.model.dependency import Dependency
-from cyclonedx.model.license import License
-from cyclonedx.output.json import JsonV1Dot6
+import orjson
+from license_expression import get_license_index  # type: ignore[import-untyped]
 
 from mamori.model import Inventory, OSRelease, Package
 from mamori.report.sbom import (
@@ -26,60 +31,101 @@ from mamori.report.sbom import (
     sbom_packages,
     sha256_hex,
 )
-from mamori.schema import SCANNER_NAME, inventory_time, scanner_version
+from mamori.report.spdx import spdx_expression
+from mamori.schema import SCANNER_NAME, inventory_time, rfc3339, scanner_version
 
-_LICENSES = LicenseFactory()
+SCHEMA_URI = "http://cyclonedx.org/schema/bom-1.6.schema.json"
+
+# Deprecated identifiers of the SPDX License List. They stay valid `license.id` values, but
+# license_expression's index knows most of them only as aliases of their successors, mixed
+# with aliases that are no SPDX identifiers at all ("GPL", "BSD-2").
+_DEPRECATED_SPDX_IDS = (
+    "AGPL-1.0 AGPL-3.0 BSD-2-Clause-FreeBSD BSD-2-Clause-NetBSD bzip2-1.0.5 eCos-2.0 GFDL-1.1 "
+    "GFDL-1.2 GFDL-1.3 GPL-1.0 GPL-1.0+ GPL-2.0 GPL-2.0+ GPL-2.0-with-autoconf-exception "
+    "GPL-2.0-with-bison-exception GPL-2.0-with-classpath-exception GPL-2.0-with-font-exception "
+    "GPL-2.0-with-GCC-exception GPL-3.0 GPL-3.0+ GPL-3.0-with-autoconf-exception "
+    "GPL-3.0-with-GCC-exception LGPL-2.0 LGPL-2.0+ LGPL-2.1 LGPL-2.1+ LGPL-3.0 LGPL-3.0+ "
+    "Net-SNMP Nokia-Qt-exception-1.1 Nunit StandardML-NJ wxWindows"
+)
 
 
 class CycloneDXFormatter:
     name = "cyclonedx"
 
     def render(self, inventory: Inventory) -> str:
-        return JsonV1Dot6(build_bom(inventory)).output_as_string(indent=2) + "\n"
+        return orjson.dumps(
+            build_bom(inventory), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
+        ).decode()
 
 
-def build_bom(inventory: Inventory) -> Bom:
-    bom = Bom()
-    bom.metadata.timestamp = inventory_time(inventory)
-    bom.metadata.tools.components.add(
-        Component(
-            type=ComponentType.APPLICATION,
-            name=SCANNER_NAME,
-            version=scanner_version(inventory),
-        )
-    )
+def build_bom(inventory: Inventory) -> dict[str, Any]:
     image = _image_component(inventory)
-    bom.metadata.component = image
     packages = sbom_packages(inventory)
-    os_members: list[Component] = []
-    top_level: list[Component] = []
+    components: list[dict[str, Any]] = []
+    os_members: list[str] = []
+    top_level: list[str] = []
     for package, ref in zip(packages, _unique_refs(packages), strict=True):
-        component = _package_component(package, ref)
-        (os_members if belongs_to_os(inventory, package) else top_level).append(component)
-    bom.components.update(os_members + top_level)
-    # The graph is built in one go: Bom.register_dependency scans all entries per call.
-    graph = [Dependency(ref=component.bom_ref) for component in os_members + top_level]
+        components.append(_package_component(package, ref))
+        (os_members if belongs_to_os(inventory, package) else top_level).append(ref)
+    graph: dict[str, list[str]] = {ref: [] for ref in os_members + top_level}
     if inventory.os is not None:
         os_component = _os_component(inventory.os)
-        bom.components.add(os_component)
-        graph.append(_depends(os_component, os_members))
-        top_level.insert(0, os_component)
-    graph.append(_depends(image, top_level))
-    bom.dependencies.update(graph)
+        components.append(os_component)
+        graph[os_component["bom-ref"]] = os_members
+        top_level.append(os_component["bom-ref"])
+    graph[image["bom-ref"]] = top_level
+    bom: dict[str, Any] = {
+        "$schema": SCHEMA_URI,
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "serialNumber": uuid.uuid4().urn,
+        "version": 1,
+        "metadata": {
+            "timestamp": rfc3339(inventory_time(inventory)),
+            "tools": {
+                "components": [
+                    {
+                        "type": "application",
+                        "name": SCANNER_NAME,
+                        "version": scanner_version(inventory),
+                    }
+                ]
+            },
+            "component": image,
+        },
+    }
+    if components:
+        bom["components"] = sorted(components, key=_component_order)
+    bom["dependencies"] = [_dependency(ref, graph[ref]) for ref in sorted(graph)]
     return bom
 
 
-def _depends(component: Component, members: Iterable[Component]) -> Dependency:
-    return Dependency(
-        ref=component.bom_ref, dependencies=[Dependency(ref=member.bom_ref) for member in members]
-    )
+def _component_order(component: dict[str, Any]) -> tuple[str, str, bool, str, str]:
+    version = component.get("version", "")
+    return (component["type"], component["name"], not version, version, component["bom-ref"])
 
 
-def _image_component(inventory: Inventory) -> Component:
+def _dependency(ref: str, members: list[str]) -> dict[str, Any]:
+    return {"ref": ref, "dependsOn": sorted(members)} if members else {"ref": ref}
+
+
+def _component(kind: str, ref: str, name: str, version: str) -> dict[str, Any]:
+    component = {"type": kind, "bom-ref": ref, "name": name}
+    if version:
+        component["version"] = version
+    return component
+
+
+def _image_component(inventory: Inventory) -> dict[str, Any]:
     image = inventory.image
-    value = sha256_hex(image.digest)
     config = image.config
-    properties = [
+    component = _component(
+        "container", f"image:{image.digest or image.reference}", image.reference, image.digest
+    )
+    value = sha256_hex(image.digest)
+    if value:
+        component["hashes"] = [{"alg": "SHA-256", "content": value}]
+    pairs = [
         ("mamori:image:source", image.source),
         ("mamori:image:config_digest", image.config_digest),
         ("mamori:image:architecture", config.architecture),
@@ -89,36 +135,37 @@ def _image_component(inventory: Inventory) -> Component:
         *(("mamori:image:repo_digest", digest) for digest in image.repo_digests),
     ]
     for layer in image.layers:
-        properties.append((f"mamori:layer:{layer.index}:diff_id", layer.diff_id))
-        properties.append((f"mamori:layer:{layer.index}:digest", layer.digest))
-    return Component(
-        type=ComponentType.CONTAINER,
-        name=image.reference,
-        version=image.digest or None,
-        bom_ref=f"image:{image.digest or image.reference}",
-        hashes=[HashType(alg=HashAlgorithm.SHA_256, content=value)] if value else [],
-        properties=_properties(properties),
+        pairs.append((f"mamori:layer:{layer.index}:diff_id", layer.diff_id))
+        pairs.append((f"mamori:layer:{layer.index}:digest", layer.digest))
+    return _with_properties(component, pairs)
+
+
+def _os_component(os_release: OSRelease) -> dict[str, Any]:
+    component = _component(
+        "operating-system",
+        f"os:{os_release.distro_purl_qualifier}",
+        os_release.id,
+        os_release.version_id,
     )
+    if os_release.pretty_name:
+        component["description"] = os_release.pretty_name
+    pairs = [
+        ("mamori:os:codename", os_release.version_codename),
+        ("mamori:os:distroless", "true" if os_release.distroless else ""),
+    ]
+    return _with_properties(component, pairs)
 
 
-def _os_component(os_release: OSRelease) -> Component:
-    return Component(
-        type=ComponentType.OPERATING_SYSTEM,
-        name=os_release.id,
-        version=os_release.version_id or None,
-        description=os_release.pretty_name or None,
-        bom_ref=f"os:{os_release.distro_purl_qualifier}",
-        properties=_properties(
-            [
-                ("mamori:os:codename", os_release.version_codename),
-                ("mamori:os:distroless", "true" if os_release.distroless else ""),
-            ]
-        ),
-    )
-
-
-def _package_component(package: Package, ref: str) -> Component:
-    properties = [
+def _package_component(package: Package, ref: str) -> dict[str, Any]:
+    kind = "application" if is_application(package) else "library"
+    component = _component(kind, ref, package.name, package.version)
+    licenses = _licenses(package.licenses)
+    if licenses:
+        component["licenses"] = licenses
+    purl = parse_purl(package.purl)
+    if purl is not None:
+        component["purl"] = purl.to_string()
+    pairs = [
         ("mamori:package:type", package.type.value),
         ("mamori:cataloger", package.cataloger),
         ("mamori:ecosystem", package.ecosystem),
@@ -128,51 +175,63 @@ def _package_component(package: Package, ref: str) -> Component:
         *((f"mamori:metadata:{key}", value) for key, value in package.metadata),
     ]
     for n, location in enumerate(package.locations):
-        properties.append((f"mamori:location:{n}:path", location.path))
-        properties.append((f"mamori:location:{n}:layer_index", str(location.layer_index)))
-        properties.append((f"mamori:location:{n}:layer_diff_id", location.layer_diff_id))
-    return Component(
-        type=ComponentType.APPLICATION if is_application(package) else ComponentType.LIBRARY,
-        name=package.name,
-        version=package.version or None,
-        purl=parse_purl(package.purl),
-        bom_ref=ref,
-        licenses=_licenses(package.licenses),
-        properties=_properties(properties),
-    )
+        pairs.append((f"mamori:location:{n}:path", location.path))
+        pairs.append((f"mamori:location:{n}:layer_index", str(location.layer_index)))
+        pairs.append((f"mamori:location:{n}:layer_diff_id", location.layer_diff_id))
+    return _with_properties(component, pairs)
 
 
-def _licenses(values: Sequence[str]) -> list[License]:
-    """One value may be an SPDX expression; several are listed as SPDX ids or names.
-
-    CycloneDX allows a single expression or a list of licenses, never both.
-    """
-    values = [value.strip() for value in values if value.strip()]
-    if len(values) == 1:
-        return [_LICENSES.make_from_string(values[0])]
-    licenses: list[License] = []
-    for value in values:
-        try:
-            licenses.append(_LICENSES.make_with_id(value))
-        except InvalidSpdxLicenseException:
-            licenses.append(_LICENSES.make_with_name(value))
-    return licenses
+def _with_properties(component: dict[str, Any], pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """Adds the non-empty pairs, each once, as sorted properties."""
+    properties = [{"name": name, "value": value} for name, value in sorted(set(pairs)) if value]
+    if properties:
+        component["properties"] = properties
+    return component
 
 
-def _properties(pairs: Iterable[tuple[str, str]]) -> list[Property]:
-    return [Property(name=name, value=value) for name, value in pairs if value]
+def _licenses(values: Sequence[str]) -> list[dict[str, Any]]:
+    texts = [text for text in (value.strip() for value in values) if text]
+    if len(texts) == 1:
+        text = texts[0]
+        if _spdx_id(text) is None and spdx_expression(text) is not None:
+            return [{"expression": text}]
+    return [{"license": {field: text}} for field, text in sorted(set(map(_license, texts)))]
+
+
+def _license(text: str) -> tuple[str, str]:
+    """("id", the SPDX id) or ("name", text); "id" sorts first."""
+    known = _spdx_id(text)
+    return ("id", known) if known else ("name", text)
+
+
+def _spdx_id(text: str) -> str | None:
+    """`text` as an SPDX license or exception identifier in its proper case, or None."""
+    return _spdx_ids().get(text.lower())
+
+
+@cache
+def _spdx_ids() -> dict[str, str]:
+    """Lower-case → proper case: license_expression's SPDX keys and the deprecated ids."""
+    ids = [
+        key
+        for entry in get_license_index()
+        if (key := entry.get("spdx_license_key")) and not key.startswith("LicenseRef-")
+    ]
+    return {key.lower(): key for key in [*ids, *_DEPRECATED_SPDX_IDS.split()]}
 
 
 def _unique_refs(packages: Sequence[Package]) -> list[str]:
     """bom-refs: the purl, with `#2`, `#3`… for further packages sharing it."""
     seen: set[str] = set()
+    last: dict[str, int] = {}  # base → its highest number so far: no rescan from 2 each time
     refs: list[str] = []
     for package in packages:
         base = package.purl or f"{package.type.value}:{package.name}@{package.version}"
-        ref, n = base, 1
+        ref, n = base, last.get(base, 1)
         while ref in seen:
             n += 1
             ref = f"{base}#{n}"
         seen.add(ref)
+        last[base] = n
         refs.append(ref)
     return refs
