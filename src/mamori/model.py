@@ -137,3 +137,91 @@ class Inventory:
     warnings: tuple[str, ...] = ()
     scanner_version: str = ""
     created_at: str = ""  # when the inventory was taken (UTC, RFC 3339)
+
+
+class FindingStatus(StrEnum):
+    FIXED = "fixed"  # affected, and a release that fixes it exists
+    NOT_FIXED = "not-fixed"  # affected, no fix released yet
+    WONT_FIX = "wont-fix"  # affected, and the distribution says it will not fix it
+
+
+class SeverityRating(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    NEGLIGIBLE = "negligible"
+    UNKNOWN = "unknown"
+
+    @property
+    def rank(self) -> int:
+        """Higher is worse; for sorting and thresholds."""
+        return _RATING_RANK[self]
+
+
+_RATING_RANK = {
+    SeverityRating.UNKNOWN: 0,
+    SeverityRating.NEGLIGIBLE: 1,
+    SeverityRating.LOW: 2,
+    SeverityRating.MEDIUM: 3,
+    SeverityRating.HIGH: 4,
+    SeverityRating.CRITICAL: 5,
+}
+
+
+@dataclass(frozen=True)
+class Severity:
+    rating: SeverityRating
+    score: float | None = None  # CVSS base score when a vector was given
+    vector: str = ""  # the CVSS vector it was computed from
+    source: str = ""  # where it came from, e.g. "GHSA-xxxx CVSS_V3", "Debian urgency"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One vulnerability in one installed package, all its advisories merged."""
+
+    id: str  # the preferred id of the alias group (a CVE where there is one)
+    aliases: tuple[str, ...]  # every other id of the group (GHSA, PYSEC, DSA, …)
+    package: Package
+    installed_version: str  # the version that was matched (the source version for OS packages)
+    fixed_version: str
+    status: FindingStatus
+    severity: Severity
+    summary: str = ""
+    published: str = ""
+    modified: str = ""
+    links: tuple[str, ...] = ()
+    advisories: tuple[str, ...] = ()  # the OSV records that matched (their ids)
+    matched_as: str = ""  # what was looked up, e.g. "Debian:12 source openssl 3.0.11-1"
+
+
+@dataclass(frozen=True)
+class DBSource:
+    """One source the vulnerability database was built from."""
+
+    kind: str  # "download" or "import"
+    location: str  # URL or absolute path
+    ecosystem: str = ""  # downloads: the export's ecosystem
+    fetched_at: str = ""  # when this content was obtained (UTC, ISO 8601)
+    records: int = 0  # advisories read from it
+
+
+@dataclass(frozen=True)
+class DBInfo:
+    """The vulnerability database a scan matched against."""
+
+    path: str  # the database folder
+    built_at: str  # UTC, ISO 8601
+    sources: tuple[DBSource, ...]
+    advisories: int = 0
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """An image's inventory with the vulnerabilities found in its packages."""
+
+    inventory: Inventory
+    findings: tuple[Finding, ...]  # every finding's package is one of inventory.packages
+    db: DBInfo
+    warnings: tuple[str, ...] = ()  # the scan's own (matching); the inventory keeps its own

@@ -1,0 +1,1 @@
+"""Matching: installed packages → vulnerabilities, with OSV's range semantics."""
