@@ -1,9 +1,10 @@
 """The native scan result on the wire: `mamori.scan/v1` as pydantic models.
 
-The models mirror `mamori.model`; `scan_result_from_inventory` fills the inventory part and
-`dump_scan_result` serialises it with sorted keys so that the same inventory always gives the
-same bytes. Findings and policy belong to later stages: they are present (empty list / null)
-and typed loosely until those stages define them.
+The models mirror `mamori.model`. `scan_result_from_inventory` gives an inventory alone
+(`mamori sbom`: no findings, no database), `scan_result_from_scan` a scan with its findings
+and the database they came from; `dump_scan_result` serialises either with sorted keys so that
+the same input always gives the same bytes. The policy belongs to a later stage: present
+(null) and typed loosely until that stage defines it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mamori import __version__
 from mamori.errors import MamoriError
-from mamori.model import Inventory, Package
+from mamori.model import Finding, Inventory, Package, ScanResult
 
 SCHEMA_ID: Final = "mamori.scan/v1"
 SCANNER_NAME = "mamori"
@@ -107,6 +108,55 @@ class PackageV1(_Wire):
     locations: list[LocationV1]
 
 
+class FindingPackageV1(_Wire):
+    """Which package a finding is in; `index` points into the document's `packages`."""
+
+    index: int
+    name: str
+    version: str
+    type: str
+    purl: str
+    location: str  # the package's first location, "" when it has none
+
+
+class SeverityV1(_Wire):
+    rating: Literal["critical", "high", "medium", "low", "negligible", "unknown"]
+    score: float | None
+    vector: str
+    source: str  # where rating and score came from, e.g. "GHSA-xxxx CVSS_V3"
+
+
+class FindingV1(_Wire):
+    id: str  # a CVE where the alias group has one
+    aliases: list[str]
+    package: FindingPackageV1
+    installed_version: str  # the version matched (the source package's for OS packages)
+    fixed_version: str  # "" when no fix is released
+    status: Literal["fixed", "not-fixed", "wont-fix"]
+    severity: SeverityV1
+    summary: str
+    published: str
+    modified: str
+    links: list[str]
+    advisories: list[str]  # the OSV records that matched
+    matched_as: str  # what was looked up, e.g. "Debian:12 glibc 2.36-9+deb12u7"
+
+
+class DBSourceV1(_Wire):
+    kind: str  # "download" or "import"
+    location: str
+    ecosystem: str
+    fetched_at: str
+    records: int
+
+
+class VulnerabilityDBV1(_Wire):
+    path: str
+    built_at: str
+    advisories: int
+    sources: list[DBSourceV1]
+
+
 class ScanResultV1(_Wire):
     schema_id: Literal["mamori.scan/v1"] = Field(default=SCHEMA_ID, alias="schema")
     scanner: ScannerV1
@@ -114,7 +164,8 @@ class ScanResultV1(_Wire):
     image: ImageV1
     packages: list[PackageV1]
     warnings: list[str]
-    findings: list[dict[str, Any]] = Field(default_factory=list)
+    findings: list[FindingV1] = Field(default_factory=list)
+    vulnerability_db: VulnerabilityDBV1 | None = None  # null: an inventory alone (no scan)
     policy: dict[str, Any] | None = None
 
 
@@ -140,6 +191,42 @@ def rfc3339(moment: datetime) -> str:
 
 
 def scan_result_from_inventory(inventory: Inventory) -> ScanResultV1:
+    """An inventory alone: no findings, no database."""
+    return ScanResultV1.model_validate(_inventory_document(inventory))
+
+
+def scan_result_from_scan(result: ScanResult) -> ScanResultV1:
+    """A scan: the inventory, its findings (worst first) and the database they came from."""
+    document = _inventory_document(result.inventory)
+    document["warnings"] = [*result.inventory.warnings, *result.warnings]
+    index: dict[Package, int] = {}  # equal packages (none in practice) share the first
+    for n, package in enumerate(sorted(result.inventory.packages, key=Package.sort_key)):
+        index.setdefault(package, n)
+    findings = sorted(
+        ((index[finding.package], finding) for finding in result.findings),
+        key=lambda item: (-item[1].severity.rating.rank, item[0], item[1].id),
+    )
+    document["findings"] = [_finding(n, finding) for n, finding in findings]
+    db = result.db
+    document["vulnerability_db"] = {
+        "path": db.path,
+        "built_at": db.built_at,
+        "advisories": db.advisories,
+        "sources": [
+            {
+                "kind": source.kind,
+                "location": source.location,
+                "ecosystem": source.ecosystem,
+                "fetched_at": source.fetched_at,
+                "records": source.records,
+            }
+            for source in db.sources
+        ],
+    }
+    return ScanResultV1.model_validate(document)
+
+
+def _inventory_document(inventory: Inventory) -> dict[str, Any]:
     """The inventory part of a scan result; packages in `Package.sort_key` order."""
     image = inventory.image
     config = image.config
@@ -205,11 +292,12 @@ def scan_result_from_inventory(inventory: Inventory) -> ScanResultV1:
         "packages": [
             _package(package) for package in sorted(inventory.packages, key=Package.sort_key)
         ],
-        "warnings": inventory.warnings,
+        "warnings": list(inventory.warnings),
         "findings": [],
+        "vulnerability_db": None,
         "policy": None,
     }
-    return ScanResultV1.model_validate(document)
+    return document
 
 
 def _package(package: Package) -> dict[str, Any]:
@@ -233,6 +321,38 @@ def _package(package: Package) -> dict[str, Any]:
             }
             for location in package.locations
         ],
+    }
+
+
+def _finding(index: int, finding: Finding) -> dict[str, Any]:
+    package = finding.package
+    severity = finding.severity
+    return {
+        "id": finding.id,
+        "aliases": finding.aliases,
+        "package": {
+            "index": index,
+            "name": package.name,
+            "version": package.version,
+            "type": package.type.value,
+            "purl": package.purl,
+            "location": package.locations[0].path if package.locations else "",
+        },
+        "installed_version": finding.installed_version,
+        "fixed_version": finding.fixed_version,
+        "status": finding.status.value,
+        "severity": {
+            "rating": severity.rating.value,
+            "score": severity.score,
+            "vector": severity.vector,
+            "source": severity.source,
+        },
+        "summary": finding.summary,
+        "published": finding.published,
+        "modified": finding.modified,
+        "links": finding.links,
+        "advisories": finding.advisories,
+        "matched_as": finding.matched_as,
     }
 
 

@@ -33,7 +33,7 @@ def test_ranges_agree_with_the_listed_versions() -> None:
             record = json.loads(archive.read(name))
             for affected in record.get("affected", []):
                 ranges = [
-                    (r["type"], [tuple(e.items())[0] for e in r.get("events", [])])
+                    (r["type"], [next(iter(e.items())) for e in r.get("events", [])])
                     for r in affected.get("ranges", [])
                     if r.get("type") == "ECOSYSTEM"
                 ]

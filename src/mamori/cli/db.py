@@ -24,7 +24,8 @@ def default_db_path() -> Path:
     return default_cache_root() / "db"
 
 
-def _dbpath_option() -> Any:
+def dbpath_option(*, writes: bool = True) -> Any:
+    """`--dbpath`; `writes`: the command creates the folder when missing."""
     return typer.Option(
         None,
         "--dbpath",
@@ -32,7 +33,7 @@ def _dbpath_option() -> Any:
         envvar=DBPATH_ENV,
         show_default=False,
         help=f"Folder holding the database and its metadata (default: ${DBPATH_ENV}, "
-        "else $XDG_CACHE_HOME/mamori/db). Created when missing.",
+        "else $XDG_CACHE_HOME/mamori/db)." + (" Created when missing." if writes else ""),
     )
 
 
@@ -92,7 +93,7 @@ def update(
         metavar="NAME",
         help="Ecosystem to fetch, repeatable (default: " + ", ".join(DEFAULT_ECOSYSTEMS) + ").",
     ),
-    dbpath: Path | None = _dbpath_option(),
+    dbpath: Path | None = dbpath_option(),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
 ) -> None:
     def body() -> None:
@@ -126,7 +127,7 @@ def import_(
     replace: bool = typer.Option(
         False, "--replace", help="Build the database from the given files only."
     ),
-    dbpath: Path | None = _dbpath_option(),
+    dbpath: Path | None = dbpath_option(),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
 ) -> None:
     def body() -> None:
@@ -144,7 +145,7 @@ def import_(
 
 
 def status(
-    dbpath: Path | None = _dbpath_option(),
+    dbpath: Path | None = dbpath_option(writes=False),
     max_age: float = typer.Option(
         24.0, "--max-age", metavar="HOURS", help="Warn when the data is older than this."
     ),

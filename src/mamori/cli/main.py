@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from mamori import __version__
-from mamori.cli import db, demo, sbom
+from mamori.cli import db, demo, sbom, scan
 
 app = typer.Typer(
     name="mamori",
@@ -20,6 +20,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120},
 )
 sbom.register(app)
+scan.register(app)
 db.register(app)
 demo.register(app)
 

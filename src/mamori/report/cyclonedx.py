@@ -8,22 +8,39 @@ Licenses: a single declared license is an SPDX id (its case fixed) when it is on
 SPDX expression when it is one, else a named license. Several are listed each as an id or a
 name: CycloneDX allows one expression or a list of licenses, never both.
 
+A scan adds `vulnerabilities`: one per vulnerability id, affecting every component it was
+found in (`affects`, with the component's installed version), rated by the severities of
+those findings (CVSS method from the vector), its aliases as `references`, the advisories'
+links as `advisories`, and "Upgrade <package> to <version>" as the recommendation where a fix
+exists. Per affected component, status, fixed version, the advisories that matched and what
+was looked up are properties `mamori:affects:<n>:…` (n indexes `affects`).
+
 Order (stable, as cyclonedx-python-lib gave it): components by type, name, version, bom-ref;
-properties by name and value; licenses by id, then by name; dependencies by ref. Schema
-validation lives in the tests: validating at run time costs more than writing the document.
+properties by name and value; licenses by id, then by name; dependencies by ref;
+vulnerabilities worst first, then by id. Schema validation lives in the tests: validating at
+run time costs more than writing the document.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from functools import cache
 from typing import Any
 
 import orjson
 from license_expression import get_license_index  # type: ignore[import-untyped]
 
-from mamori.model import Inventory, OSRelease, Package
+from mamori.model import (
+    Finding,
+    Inventory,
+    OSRelease,
+    Package,
+    ScanResult,
+    Severity,
+    SeverityRating,
+)
 from mamori.report.sbom import (
     belongs_to_os,
     is_application,
@@ -53,18 +70,26 @@ class CycloneDXFormatter:
     name = "cyclonedx"
 
     def render(self, inventory: Inventory) -> str:
-        return orjson.dumps(
-            build_bom(inventory), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
-        ).decode()
+        return _dump(build_bom(inventory))
+
+    def render_scan(self, result: ScanResult) -> str:
+        return _dump(build_bom(result.inventory, result.findings))
 
 
-def build_bom(inventory: Inventory) -> dict[str, Any]:
+def _dump(bom: dict[str, Any]) -> str:
+    return orjson.dumps(bom, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE).decode()
+
+
+def build_bom(inventory: Inventory, findings: Sequence[Finding] | None = None) -> dict[str, Any]:
+    """The SBOM; with `findings` (a scan, even one without findings) its vulnerabilities."""
     image = _image_component(inventory)
     packages = sbom_packages(inventory)
     components: list[dict[str, Any]] = []
     os_members: list[str] = []
     top_level: list[str] = []
+    refs: dict[Package, str] = {}
     for package, ref in zip(packages, _unique_refs(packages), strict=True):
+        refs.setdefault(package, ref)  # equal packages (none in practice) share the first
         components.append(_package_component(package, ref))
         (os_members if belongs_to_os(inventory, package) else top_level).append(ref)
     graph: dict[str, list[str]] = {ref: [] for ref in os_members + top_level}
@@ -97,6 +122,8 @@ def build_bom(inventory: Inventory) -> dict[str, Any]:
     if components:
         bom["components"] = sorted(components, key=_component_order)
     bom["dependencies"] = [_dependency(ref, graph[ref]) for ref in sorted(graph)]
+    if findings is not None:
+        bom["vulnerabilities"] = _vulnerabilities(findings, refs)
     return bom
 
 
@@ -235,3 +262,130 @@ def _unique_refs(packages: Sequence[Package]) -> list[str]:
         last[base] = n
         refs.append(ref)
     return refs
+
+
+# CycloneDX's severities; Debian's "unimportant" and Ubuntu's "negligible" are informational
+_CDX_SEVERITY = {rating: rating.value for rating in SeverityRating} | {
+    SeverityRating.NEGLIGIBLE: "info"
+}
+_CVSS_METHODS = (("CVSS:3.0/", "CVSSv3"), ("CVSS:3.1/", "CVSSv31"), ("CVSS:4.0/", "CVSSv4"))
+# id prefix → who publishes such ids
+_ISSUERS = (
+    ("CVE-", "CVE"),
+    ("GHSA-", "GitHub Advisory Database"),
+    ("PYSEC-", "PyPA Advisory Database"),
+    ("DSA-", "Debian"),
+    ("DLA-", "Debian"),
+    ("DEBIAN-", "Debian"),
+    ("ALPINE-", "Alpine"),
+    ("USN-", "Ubuntu"),
+    ("UBUNTU-", "Ubuntu"),
+    ("RHSA-", "Red Hat"),
+    ("GO-", "Go Vulnerability Database"),
+    ("RUSTSEC-", "RustSec"),
+    ("MAL-", "OpenSSF Malicious Packages"),
+)
+
+
+def _vulnerabilities(
+    findings: Sequence[Finding], refs: Mapping[Package, str]
+) -> list[dict[str, Any]]:
+    groups: dict[str, list[Finding]] = {}
+    for finding in findings:
+        groups.setdefault(finding.id, []).append(finding)
+    ordered = sorted(
+        groups.items(),
+        key=lambda item: (-max(f.severity.rating.rank for f in item[1]), item[0]),
+    )
+    return [_vulnerability(vuln_id, group, refs) for vuln_id, group in ordered]
+
+
+def _vulnerability(
+    vuln_id: str, group: list[Finding], refs: Mapping[Package, str]
+) -> dict[str, Any]:
+    group = sorted(group, key=lambda finding: refs[finding.package])
+    links = list(dict.fromkeys(link for finding in group for link in finding.links))
+    aliases = sorted({alias for finding in group for alias in finding.aliases} - {vuln_id})
+    vulnerability: dict[str, Any] = {
+        "bom-ref": f"vulnerability:{vuln_id}",
+        "id": vuln_id,
+        "source": _source(vuln_id, links),
+    }
+    if aliases:
+        vulnerability["references"] = [
+            {"id": alias, "source": _source(alias, links)} for alias in aliases
+        ]
+    severities = dict.fromkeys(finding.severity for finding in group)
+    vulnerability["ratings"] = [_rating(severity) for severity in severities]
+    summary = next((finding.summary for finding in group if finding.summary), "")
+    if summary:
+        vulnerability["description"] = summary
+    upgrades = dict.fromkeys(
+        f"Upgrade {finding.package.name} to {finding.fixed_version}"
+        for finding in group
+        if finding.fixed_version
+    )
+    if upgrades:
+        vulnerability["recommendation"] = "; ".join(upgrades)
+    if links:
+        vulnerability["advisories"] = [{"url": link} for link in links]
+    published = [moment for f in group if (moment := _timestamp(f.published))]
+    updated = [moment for f in group if (moment := _timestamp(f.modified))]
+    if published:
+        vulnerability["published"] = min(published)
+    if updated:
+        vulnerability["updated"] = max(updated)
+    affects: dict[str, dict[str, Any]] = {}
+    pairs: list[tuple[str, str]] = []
+    for finding in group:
+        ref = refs[finding.package]
+        if ref in affects:
+            continue
+        entry: dict[str, Any] = {"ref": ref}
+        if finding.package.version:
+            entry["versions"] = [{"version": finding.package.version, "status": "affected"}]
+        prefix = f"mamori:affects:{len(affects)}"
+        affects[ref] = entry
+        pairs += [
+            (f"{prefix}:status", finding.status.value),
+            (f"{prefix}:fixed_version", finding.fixed_version),
+            (f"{prefix}:installed_version", finding.installed_version),
+            (f"{prefix}:advisories", " ".join(finding.advisories)),
+            (f"{prefix}:matched_as", finding.matched_as),
+        ]
+    vulnerability["affects"] = list(affects.values())
+    return _with_properties(vulnerability, pairs)
+
+
+def _source(vuln_id: str, links: Sequence[str]) -> dict[str, str]:
+    """Who publishes ids like this one, with the first link that names it."""
+    name = next((issuer for prefix, issuer in _ISSUERS if vuln_id.startswith(prefix)), "OSV")
+    source = {"name": name}
+    wanted = vuln_id.lower()
+    url = next((link for link in links if wanted in link.lower()), "")
+    if url:
+        source["url"] = url
+    return source
+
+
+def _rating(severity: Severity) -> dict[str, Any]:
+    rating: dict[str, Any] = {}
+    if severity.source:
+        rating["source"] = {"name": severity.source}
+    if severity.score is not None:
+        rating["score"] = severity.score
+    rating["severity"] = _CDX_SEVERITY[severity.rating]
+    method = next((m for prefix, m in _CVSS_METHODS if severity.vector.startswith(prefix)), "")
+    rating["method"] = method or "other"
+    if severity.vector:
+        rating["vector"] = severity.vector
+    return rating
+
+
+def _timestamp(text: str) -> str:
+    """An OSV timestamp as RFC 3339 in UTC, "" when there is none or it cannot be read."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return ""
+    return rfc3339(moment) if moment.tzinfo is not None else ""

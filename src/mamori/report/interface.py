@@ -1,10 +1,10 @@
-"""The protocol every inventory output format implements."""
+"""The protocols the output formats implement: an inventory alone, or a whole scan."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from mamori.model import Inventory
+from mamori.model import Inventory, ScanResult
 
 
 class InventoryFormatter(Protocol):
@@ -13,5 +13,15 @@ class InventoryFormatter(Protocol):
     name: str
 
     def render(self, inventory: Inventory) -> str:
+        """The whole document, ending with a newline."""
+        ...
+
+
+class ScanFormatter(Protocol):
+    """Turns a scan result (inventory and findings) into one document."""
+
+    name: str
+
+    def render_scan(self, result: ScanResult) -> str:
         """The whole document, ending with a newline."""
         ...

@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 from license_expression import Licensing, get_spdx_licensing  # type: ignore[import-untyped]
 
-from mamori.model import ImageInfo, Inventory, OSRelease, Package
+from mamori.model import ImageInfo, Inventory, OSRelease, Package, ScanResult
 from mamori.report.sbom import (
     belongs_to_os,
     is_application,
@@ -49,6 +49,10 @@ class SPDXFormatter:
         return orjson.dumps(
             build_document(inventory), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
         ).decode()
+
+    def render_scan(self, result: ScanResult) -> str:
+        """SPDX 2.3 has no place for vulnerabilities: a scan gives its inventory's SBOM."""
+        return self.render(result.inventory)
 
 
 def build_document(inventory: Inventory) -> dict[str, Any]:

@@ -1,27 +1,20 @@
 """A readable terminal report: image facts, the package table, counts, warnings.
 
-Every text from the image goes through `_clean` first: package names and paths come from an
-untrusted image and may carry terminal escape sequences.
+Every text from the image goes through `clean` first (see terminal.py).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import sys
 from collections import Counter
-from io import StringIO
 
 from rich.cells import cell_len, set_cell_size
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from mamori.model import Inventory, Package
+from mamori.report.terminal import Report, clean, os_text, short_digest
 
-_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
 _ROOT_USERS = {"", "0", "root"}
-_DEFAULT_WIDTH = 120
 _HEADINGS = ("NAME", "VERSION", "TYPE", "SOURCE", "LAYER", "LOCATION")
 _LAYER, _LOCATION = 4, 5
 _GAP = 2
@@ -42,28 +35,15 @@ class TableFormatter:
         self.color = color
 
     def render(self, inventory: Inventory) -> str:
-        tty = sys.stdout.isatty()
-        wanted = tty and not os.environ.get("NO_COLOR")  # no-color.org
-        color = wanted if self.color is None else self.color
-        width = self.width or (shutil.get_terminal_size().columns if tty else _DEFAULT_WIDTH)
-        output = StringIO()
-        console = Console(
-            file=output,
-            width=width,
-            force_terminal=color,
-            color_system="auto" if color else None,
-            no_color=not color,
-            highlight=False,
-            emoji=False,
-            markup=False,
-        )
+        report = Report(self.width, self.color)
+        console = report.console
         console.print(_header(inventory))
         console.print()
         packages = sorted(inventory.packages, key=Package.sort_key)
         if packages:
-            header, lines = _package_lines(packages, width)
+            header, lines = _package_lines(packages, report.width)
             console.print(Text(header, style="bold"), no_wrap=True, crop=False, overflow="ignore")
-            output.write("\n".join(lines) + "\n")
+            report.output.write("\n".join(lines) + "\n")
             console.print()
             console.print(_counts(packages))
         else:
@@ -72,12 +52,8 @@ class TableFormatter:
             console.print()
             console.print(Text("Warnings:", style="bold yellow"))
             for warning in inventory.warnings:
-                console.print(Text(f"  ! {_clean(warning)}", style="yellow"))
-        return "".join(line.rstrip() + "\n" for line in output.getvalue().splitlines())
-
-
-def _clean(text: str) -> str:
-    return text.translate(_CONTROL)
+                console.print(Text(f"  ! {clean(warning)}", style="yellow"))
+        return report.text()
 
 
 def _size(count: int) -> str:
@@ -89,38 +65,27 @@ def _size(count: int) -> str:
     return f"{count} B" if unit == "B" else f"{value:.1f} {unit}"
 
 
-def _short_digest(digest: str) -> str:
-    algorithm, _, value = digest.partition(":")
-    return _clean(f"{algorithm}:{value[:12]}" if value else digest)
-
-
 def _header(inventory: Inventory) -> Table:
     image = inventory.image
     config = image.config
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
-    os_release = inventory.os
-    if os_release is None:
-        os_text = Text("unknown (no os-release found)", style="dim")
-    else:
-        os_name = os_release.pretty_name or f"{os_release.id} {os_release.version_id}".strip()
-        os_text = Text(_clean(os_name) + (" (distroless)" if os_release.distroless else ""))
     user = config.user.strip()
     if user.partition(":")[0] in _ROOT_USERS:  # USER is `name`, `uid` or `user:group`
-        user_text = Text(f"{_clean(user) or '(none)'} - runs as root", style="bold red")
+        user_text = Text(f"{clean(user) or '(none)'} - runs as root", style="bold red")
     else:
-        user_text = Text(_clean(user))
+        user_text = Text(clean(user))
     platform = "/".join(part for part in (config.os, config.architecture, config.variant) if part)
     rows = [
-        ("Image", Text(_clean(image.reference))),
-        ("Digest", Text(_short_digest(image.digest) or "-")),
-        ("OS", os_text),
-        ("Platform", Text(_clean(platform) or "-")),
+        ("Image", Text(clean(image.reference))),
+        ("Digest", Text(short_digest(image.digest) or "-")),
+        ("OS", os_text(inventory.os)),
+        ("Platform", Text(clean(platform) or "-")),
         ("Layers", Text(f"{len(image.layers)} ({_size(image.size)})")),
         ("User", user_text),
-        ("Ports", Text(_clean(", ".join(config.exposed_ports)) or "-")),
-        ("Env names", Text(_clean(", ".join(config.env_names)) or "-")),
+        ("Ports", Text(clean(", ".join(config.exposed_ports)) or "-")),
+        ("Env names", Text(clean(", ".join(config.env_names)) or "-")),
     ]
     for key, value in rows:
         grid.add_row(key, value)
@@ -151,12 +116,12 @@ def _cells(package: Package) -> tuple[str, str, str, str, str, str]:
         location += f" (+{len(package.locations) - 1})"
     layer = package.layer_index
     return (
-        _clean(package.name),
-        _clean(package.version),
+        clean(package.name),
+        clean(package.version),
         package.type.value,
-        _clean(package.source_name) if package.source_name != package.name else "",
+        clean(package.source_name) if package.source_name != package.name else "",
         str(layer) if layer >= 0 else "-",
-        _clean(location),
+        clean(location),
     )
 
 
