@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from mamori import __version__
-from mamori.cli import db, demo, sbom, scan
+from mamori.cli import db, demo, rules, sbom, scan
 
 app = typer.Typer(
     name="mamori",
@@ -23,6 +23,7 @@ sbom.register(app)
 scan.register(app)
 db.register(app)
 demo.register(app)
+rules.register(app)
 
 
 def _version(value: bool) -> None:

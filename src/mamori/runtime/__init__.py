@@ -1,0 +1,1 @@
+"""Runtime detection: the event model the tracer fills and the Falco-compatible rules engine."""
