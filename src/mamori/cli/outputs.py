@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from dataclasses import dataclass
@@ -47,5 +48,6 @@ def write_output(spec: OutputSpec, text: str) -> None:
         partial.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
         partial.replace(target)
     except OSError as exc:
-        partial.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # e.g. the parent is a file: no partial either
+            partial.unlink(missing_ok=True)
         raise MamoriError(f"cannot write {target}: {exc.strerror}") from None

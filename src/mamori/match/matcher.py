@@ -36,15 +36,15 @@ class _Hit:
 
 def match_packages(packages: Iterable[Package], db: VulnDB) -> MatchResult:
     result = MatchResult()
-    cache: dict[Query, list[_Hit]] = {}
+    cache: dict[Query, list[list[_Hit]]] = {}  # the alias groups of each query's hits
     unknown: set[str] = set()
     unparseable = 0
     for package in packages:
         query = query_for(package)
         if query is None:
             continue
-        hits = cache.get(query)
-        if hits is None:
+        groups = cache.get(query)
+        if groups is None:
             try:
                 scheme = scheme_for(query.ecosystem)
             except KeyError:
@@ -52,8 +52,8 @@ def match_packages(packages: Iterable[Package], db: VulnDB) -> MatchResult:
                 continue
             hits, bad = _hits(db.affected(query.ecosystem, query.name), scheme, query.version)
             unparseable += bad
-            cache[query] = hits
-        for group in _alias_groups(hits):
+            groups = cache[query] = _alias_groups(hits)
+        for group in groups:
             result.findings.append(_finding(package, query, group, scheme_for(query.ecosystem)))
     for ecosystem in sorted(unknown):
         result.warnings.append(f"no version rules for ecosystem {ecosystem!r}: not matched")
@@ -81,30 +81,38 @@ def _hits(
     return hits, unparseable
 
 
+# key -> (ids, hits); keys grow, so the dict's order is the order groups last changed in
+_Groups = dict[int, tuple[set[str], list[_Hit]]]
+
+
 def _alias_groups(hits: list[_Hit]) -> list[list[_Hit]]:
     """Hits whose id sets overlap, directly or through another hit, form one group.
 
     A distribution advisory that fixes one upstream vulnerability (a DSA with one CVE) joins
     that CVE's group. One that fixes several joins none, since it would merge distinct
     vulnerabilities; when every CVE it names is reported anyway it is folded into those
-    findings instead of being reported on its own."""
-    groups: list[tuple[set[str], list[_Hit]]] = []
+    findings instead of being reported on its own.
+
+    Groups are found through an index of the ids they hold: a package with thousands of
+    advisories (Debian's linux) must not cost a scan over every group per advisory."""
+    groups: _Groups = {}
+    owner: dict[str, int] = {}  # id -> key of the group holding it
     bundles: list[_Hit] = []
-    for hit in hits:
+    for key, hit in enumerate(hits):
         if len(hit.entry.upstream) > 1 and not hit.entry.aliases:
             bundles.append(hit)
             continue
-        _join(groups, _ids(hit), [hit])
-    for hit in bundles:
-        covering = [g for g in groups if g[0] & set(hit.entry.upstream)]
-        covered = set().union(*(g[0] for g in covering))
-        if set(hit.entry.upstream) <= covered:
-            for ids, members in covering:
+        _join(groups, owner, _ids(hit), [hit], key)
+    for key, hit in enumerate(bundles, len(hits)):
+        upstream = set(hit.entry.upstream)
+        if all(name in owner for name in upstream):
+            for covering in sorted({owner[name] for name in upstream}):
+                ids, members = groups[covering]
                 members.append(hit)
                 ids.add(hit.entry.advisory_id)
         else:
-            _join(groups, _ids(hit), [hit])
-    return [members for _, members in groups]
+            _join(groups, owner, _ids(hit), [hit], key)
+    return [members for _, members in groups.values()]
 
 
 def _ids(hit: _Hit) -> set[str]:
@@ -113,11 +121,16 @@ def _ids(hit: _Hit) -> set[str]:
     return {entry.advisory_id, *entry.aliases, *upstream}
 
 
-def _join(groups: list[tuple[set[str], list[_Hit]]], ids: set[str], hits: list[_Hit]) -> None:
-    joined = [g for g in groups if g[0] & ids]
-    merged_ids = ids.union(*(g[0] for g in joined))
-    merged_hits = [h for g in joined for h in g[1]] + hits
-    groups[:] = [g for g in groups if g not in joined] + [(merged_ids, merged_hits)]
+def _join(
+    groups: _Groups, owner: dict[str, int], ids: set[str], hits: list[_Hit], key: int
+) -> None:
+    """Merge `hits` (known by `ids`) with every group sharing an id, as group `key`."""
+    joined = sorted({owner[name] for name in ids if name in owner})
+    merged_ids = ids.union(*(groups[k][0] for k in joined))
+    merged_hits = [h for k in joined for h in groups.pop(k)[1]] + hits
+    groups[key] = (merged_ids, merged_hits)
+    for name in merged_ids:
+        owner[name] = key
 
 
 def _preferred_id(ids: set[str]) -> str:

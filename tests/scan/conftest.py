@@ -1,0 +1,120 @@
+"""A vulnerability database built with `mamori db import` from the repo's OSV fixtures and
+the real PyPA export, and `mamori scan` runs of the fixture images against it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fixtures.facts import FixtureImage
+from tests.vulndb.helpers import FIXTURES, shared_osv_zip
+
+MAMORI = [sys.executable, "-m", "mamori.cli"]
+
+
+def mamori(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run the real command with its own cache and no database but the one given."""
+    environment = {
+        **os.environ,
+        "HOME": str(home / "home"),
+        "MAMORI_CACHE_DIR": str(home / "cache"),
+        "NO_COLOR": "1",
+        "COLUMNS": "200",
+        **env,
+    }
+    for name in ("MAMORI_DEBUG", "MAMORI_DB_PATH", "XDG_CACHE_HOME"):
+        if name not in env:
+            environment.pop(name, None)
+    return subprocess.run(
+        [*MAMORI, *args], capture_output=True, text=True, env=environment, timeout=300, check=False
+    )
+
+
+@pytest.fixture(scope="session")
+def scan_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("scan-db")
+    dbpath = work / "db"
+    result = mamori(
+        work, "db", "import", "-q", "--dbpath", str(dbpath), str(FIXTURES), str(shared_osv_zip())
+    )
+    assert result.returncode == 0, result.stderr
+    return dbpath
+
+
+@dataclass(frozen=True)
+class ScanRun:
+    image: FixtureImage
+    stdout_table: str  # the default output: a table on standard output
+    table: str  # the complete table, written to a file
+    json_text: str
+    cyclonedx_text: str
+    spdx_text: str
+
+    @property
+    def document(self) -> dict[str, Any]:
+        document: dict[str, Any] = json.loads(self.json_text)
+        return document
+
+    @property
+    def bom(self) -> dict[str, Any]:
+        bom: dict[str, Any] = json.loads(self.cyclonedx_text)
+        return bom
+
+
+def scan_image(image: FixtureImage, dbpath: Path, work: Path) -> ScanRun:
+    out = work / "out"
+    result = mamori(
+        work,
+        "scan",
+        "-q",
+        "--dbpath",
+        str(dbpath),
+        f"oci-archive:{image.oci_archive}",
+        "-o",
+        "table",
+        "-o",
+        f"table={out / 'table.txt'}",
+        "-o",
+        f"json={out / 'scan.json'}",
+        "-o",
+        f"cyclonedx={out / 'bom.cdx.json'}",
+        "-o",
+        f"spdx={out / 'bom.spdx.json'}",
+    )
+    assert result.returncode == 0, result.stderr
+    return ScanRun(
+        image=image,
+        stdout_table=result.stdout,
+        table=(out / "table.txt").read_text(),
+        json_text=(out / "scan.json").read_text(),
+        cyclonedx_text=(out / "bom.cdx.json").read_text(),
+        spdx_text=(out / "bom.spdx.json").read_text(),
+    )
+
+
+@pytest.fixture(scope="session")
+def node_scan(
+    bookworm_node: FixtureImage, scan_db: Path, tmp_path_factory: pytest.TempPathFactory
+) -> ScanRun:
+    return scan_image(bookworm_node, scan_db, tmp_path_factory.mktemp("scan-node"))
+
+
+@pytest.fixture(scope="session")
+def python_scan(
+    bookworm_python: FixtureImage, scan_db: Path, tmp_path_factory: pytest.TempPathFactory
+) -> ScanRun:
+    return scan_image(bookworm_python, scan_db, tmp_path_factory.mktemp("scan-python"))
+
+
+@pytest.fixture(scope="session")
+def distroless_scan(
+    distroless_node: FixtureImage, scan_db: Path, tmp_path_factory: pytest.TempPathFactory
+) -> ScanRun:
+    return scan_image(distroless_node, scan_db, tmp_path_factory.mktemp("scan-distroless"))

@@ -1,0 +1,83 @@
+"""`mamori scan` as a user runs it: exit codes, one-line errors, the database it reads."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from mamori.demo.image import build_demo_image
+from tests.scan.conftest import mamori
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_demo_image(tmp_path_factory.mktemp("demo") / "demo.tar")
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], code: int, text: str) -> None:
+    assert result.returncode == code, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert text in lines[0]
+
+
+def test_a_scan_that_ran_exits_0_with_the_table(tmp_path: Path, demo: Path, scan_db: Path) -> None:
+    result = mamori(tmp_path, "scan", "-q", "--dbpath", str(scan_db), str(demo))
+    assert result.returncode == 0, result.stderr
+    assert "Debian GNU/Linux 12 (bookworm)" in result.stdout
+    assert "SEVERITY" in result.stdout and "CVE-2010-4756" in result.stdout
+
+
+def test_the_database_comes_from_the_environment(tmp_path: Path, demo: Path, scan_db: Path) -> None:
+    result = mamori(tmp_path, "scan", "-q", "-o", "json", str(demo), MAMORI_DB_PATH=str(scan_db))
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["vulnerability_db"]["path"] == str(scan_db)
+    assert document["findings"]
+
+
+def test_without_a_database_it_exits_3_before_reading_the_image(tmp_path: Path) -> None:
+    """The database is checked first: no image pull is wasted on a scan that cannot run."""
+    missing = tmp_path / "no-db"
+    result = mamori(tmp_path, "scan", "-q", "--dbpath", str(missing), "oci-archive:/nonexistent")
+    assert_one_line_error(result, 3, f"no vulnerability database in {missing}")
+    assert "mamori db update" in result.stderr
+    assert not missing.exists()
+
+
+def test_the_default_database_is_under_the_cache(tmp_path: Path, demo: Path) -> None:
+    result = mamori(tmp_path, "scan", "-q", str(demo))
+    assert_one_line_error(result, 3, f"no vulnerability database in {tmp_path / 'cache' / 'db'}")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-o", "sarif"], "unknown output format 'sarif'"),
+        (["-o", "json", "-o", "table"], "would all go to standard output"),
+        (["--platform", "amd64"], "invalid platform"),
+    ],
+)
+def test_bad_parameters_exit_2(
+    tmp_path: Path, demo: Path, scan_db: Path, args: list[str], message: str
+) -> None:
+    result = mamori(tmp_path, "scan", "-q", "--dbpath", str(scan_db), *args, str(demo))
+    assert_one_line_error(result, 2, message)
+
+
+def test_an_unreadable_image_exits_3(tmp_path: Path, scan_db: Path) -> None:
+    archive = tmp_path / "broken.tar"
+    archive.write_bytes(b"not a tar archive" * 100)
+    result = mamori(tmp_path, "scan", "-q", "--dbpath", str(scan_db), f"oci-archive:{archive}")
+    assert_one_line_error(result, 3, "is not a readable tar archive")
+
+
+def test_an_unwritable_output_exits_3(tmp_path: Path, demo: Path, scan_db: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    target = f"json={blocker / 'scan.json'}"
+    result = mamori(tmp_path, "scan", "-q", "--dbpath", str(scan_db), "-o", target, str(demo))
+    assert_one_line_error(result, 3, "cannot write")
