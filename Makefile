@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit system-deps bench clean
+.PHONY: demo test lint typecheck system-deps bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,8 +31,13 @@ typecheck: $(STAMP)
 test: $(STAMP) system-deps lint typecheck
 	$(BIN)/pytest -n 2 --dist loadgroup
 
+## bench: every benchmark, each printing its figures (inventory compares with Trivy)
 bench: $(STAMP)
 	$(BIN)/python bench/inventory.py
+	$(BIN)/python bench/vulndb_import.py
+	$(BIN)/python bench/match.py
+	$(BIN)/python bench/versions.py
+	$(BIN)/python bench/rules.py
 
 clean:
 	rm -rf $(VENV) .demo
