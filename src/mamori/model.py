@@ -7,6 +7,7 @@ stage depends on this module and never on another stage's internals.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 
 
@@ -217,6 +218,90 @@ class DBInfo:
     advisories: int = 0
 
 
+# Policy evaluation (the policy stage's output; its rules live in mamori.policy.model).
+
+
+class RuleKind(StrEnum):
+    SEVERITY_WITH_FIX = "severity_with_fix"  # fail on severity ≥ X with a fix available
+    SEVERITY = "severity"  # fail on any finding with severity ≥ X
+    MAX_COUNT = "max_count"  # fail when a severity has more findings than allowed
+    DENY_PACKAGES = "deny_packages"  # fail when a denied package (version) is installed
+    IMAGE_CONFIG = "image_config"  # fail on risky image configuration
+    FIX_AGE = "fix_age"  # fail when a fix has been available for more than N days
+
+
+class ConfigCheck(StrEnum):
+    ROOT_USER = "root_user"  # no USER, or USER root / 0
+    SECRET_ENV = "secret_env"  # env variable names that look like secrets (values never read)
+    SSH_PORT = "ssh_port"  # port 22 exposed
+    NO_HEALTHCHECK = "no_healthcheck"  # informational: never fails a rule
+
+
+@dataclass(frozen=True)
+class PackageSelector:
+    name: str
+    version: str = ""  # empty: any version
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    """A risk acceptance. Every selector given must match a finding for it to apply; it
+    applies up to and including `expires`."""
+
+    vulnerability: str  # a finding's id or any of its aliases; empty: any
+    package: PackageSelector | None
+    image: str  # fnmatch pattern on the image's reference, tags and digests; empty: any
+    reason: str
+    author: str
+    expires: date
+    created: date | None
+    source: str  # where it was read: "file:line" or e.g. "server: acceptance 3"
+
+
+@dataclass(frozen=True)
+class ConfigIssue:
+    check: ConfigCheck
+    detail: str
+    informational: bool = False
+
+
+@dataclass(frozen=True)
+class RuleVerdict:
+    policy: str
+    rule_id: str
+    kind: RuleKind
+    description: str
+    passed: bool
+    informational: bool  # a failure here does not fail the policy
+    findings: tuple[Finding, ...] = ()  # the findings that failed the rule
+    packages: tuple[Package, ...] = ()  # the denied packages found
+    config_issues: tuple[ConfigIssue, ...] = ()
+
+
+@dataclass(frozen=True)
+class AcceptedFinding:
+    finding: Finding
+    acceptance: Acceptance
+
+
+@dataclass(frozen=True)
+class ExpiredAcceptance:
+    """An acceptance that would have covered these findings had it not expired."""
+
+    acceptance: Acceptance
+    findings: tuple[Finding, ...]
+
+
+@dataclass(frozen=True)
+class PolicyEvaluation:
+    passed: bool
+    policies: tuple[str, ...]
+    verdicts: tuple[RuleVerdict, ...]
+    accepted: tuple[AcceptedFinding, ...]
+    expired: tuple[ExpiredAcceptance, ...]
+    warnings: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class ScanResult:
     """An image's inventory with the vulnerabilities found in its packages."""
@@ -225,3 +310,4 @@ class ScanResult:
     findings: tuple[Finding, ...]  # every finding's package is one of inventory.packages
     db: DBInfo
     warnings: tuple[str, ...] = ()  # the scan's own (matching); the inventory keeps its own
+    policy: PolicyEvaluation | None = None  # None until the policy stage has run

@@ -3,8 +3,8 @@
 The models mirror `mamori.model`. `scan_result_from_inventory` gives an inventory alone
 (`mamori sbom`: no findings, no database), `scan_result_from_scan` a scan with its findings
 and the database they came from; `dump_scan_result` serialises either with sorted keys so that
-the same input always gives the same bytes. The policy belongs to a later stage: present
-(null) and typed loosely until that stage defines it.
+the same input always gives the same bytes. `policy` is the policy evaluation of a scan
+(null for an inventory alone); findings there are referred to by id and package.
 """
 
 from __future__ import annotations
@@ -17,7 +17,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mamori import __version__
 from mamori.errors import MamoriError
-from mamori.model import Finding, Inventory, Package, ScanResult
+from mamori.model import (
+    Acceptance,
+    Finding,
+    Inventory,
+    Package,
+    PolicyEvaluation,
+    RuleVerdict,
+    ScanResult,
+)
 
 SCHEMA_ID: Final = "mamori.scan/v1"
 SCANNER_NAME = "mamori"
@@ -157,6 +165,78 @@ class VulnerabilityDBV1(_Wire):
     sources: list[DBSourceV1]
 
 
+class FindingRefV1(_Wire):
+    """A finding of the document's `findings`, by its id and package."""
+
+    id: str
+    package: str
+    version: str
+    type: str
+    severity: str
+
+
+class PackageRefV1(_Wire):
+    name: str
+    version: str
+    type: str
+    purl: str
+
+
+class ConfigIssueV1(_Wire):
+    check: str
+    detail: str
+    informational: bool
+
+
+class RuleVerdictV1(_Wire):
+    policy: str
+    rule_id: str
+    kind: str
+    description: str
+    passed: bool
+    informational: bool  # a failure here does not fail the policy
+    findings: list[FindingRefV1]  # the findings that failed the rule
+    packages: list[PackageRefV1]  # the denied packages found
+    config_issues: list[ConfigIssueV1]
+
+
+class PackageSelectorV1(_Wire):
+    name: str
+    version: str  # "" for any version
+
+
+class AcceptanceV1(_Wire):
+    vulnerability: str  # "" for any
+    package: PackageSelectorV1 | None
+    image: str  # "" for any
+    reason: str
+    author: str
+    expires: str  # YYYY-MM-DD, the last day it applies
+    created: str | None
+    source: str
+
+
+class AcceptedFindingV1(_Wire):
+    finding: FindingRefV1
+    acceptance: AcceptanceV1
+
+
+class ExpiredAcceptanceV1(_Wire):
+    """An acceptance that would have covered these findings had it not expired."""
+
+    acceptance: AcceptanceV1
+    findings: list[FindingRefV1]
+
+
+class PolicyEvaluationV1(_Wire):
+    passed: bool
+    policies: list[str]
+    verdicts: list[RuleVerdictV1]
+    accepted: list[AcceptedFindingV1]
+    expired: list[ExpiredAcceptanceV1]
+    warnings: list[str]
+
+
 class ScanResultV1(_Wire):
     schema_id: Literal["mamori.scan/v1"] = Field(default=SCHEMA_ID, alias="schema")
     scanner: ScannerV1
@@ -166,7 +246,7 @@ class ScanResultV1(_Wire):
     warnings: list[str]
     findings: list[FindingV1] = Field(default_factory=list)
     vulnerability_db: VulnerabilityDBV1 | None = None  # null: an inventory alone (no scan)
-    policy: dict[str, Any] | None = None
+    policy: PolicyEvaluationV1 | None = None  # null: no policy evaluated (an inventory alone)
 
 
 def scanner_version(inventory: Inventory) -> str:
@@ -223,6 +303,7 @@ def scan_result_from_scan(result: ScanResult) -> ScanResultV1:
             for source in db.sources
         ],
     }
+    document["policy"] = None if result.policy is None else _policy(result.policy)
     return ScanResultV1.model_validate(document)
 
 
@@ -353,6 +434,76 @@ def _finding(index: int, finding: Finding) -> dict[str, Any]:
         "links": finding.links,
         "advisories": finding.advisories,
         "matched_as": finding.matched_as,
+    }
+
+
+def _policy(evaluation: PolicyEvaluation) -> dict[str, Any]:
+    return {
+        "passed": evaluation.passed,
+        "policies": evaluation.policies,
+        "verdicts": [_verdict(verdict) for verdict in evaluation.verdicts],
+        "accepted": [
+            {"finding": _finding_ref(item.finding), "acceptance": _acceptance(item.acceptance)}
+            for item in evaluation.accepted
+        ],
+        "expired": [
+            {
+                "acceptance": _acceptance(item.acceptance),
+                "findings": [_finding_ref(finding) for finding in item.findings],
+            }
+            for item in evaluation.expired
+        ],
+        "warnings": evaluation.warnings,
+    }
+
+
+def _verdict(verdict: RuleVerdict) -> dict[str, Any]:
+    return {
+        "policy": verdict.policy,
+        "rule_id": verdict.rule_id,
+        "kind": verdict.kind.value,
+        "description": verdict.description,
+        "passed": verdict.passed,
+        "informational": verdict.informational,
+        "findings": [_finding_ref(finding) for finding in verdict.findings],
+        "packages": [
+            {"name": p.name, "version": p.version, "type": p.type.value, "purl": p.purl}
+            for p in verdict.packages
+        ],
+        "config_issues": [
+            {
+                "check": issue.check.value,
+                "detail": issue.detail,
+                "informational": issue.informational,
+            }
+            for issue in verdict.config_issues
+        ],
+    }
+
+
+def _finding_ref(finding: Finding) -> dict[str, Any]:
+    return {
+        "id": finding.id,
+        "package": finding.package.name,
+        "version": finding.package.version,
+        "type": finding.package.type.value,
+        "severity": finding.severity.rating.value,
+    }
+
+
+def _acceptance(acceptance: Acceptance) -> dict[str, Any]:
+    selector = acceptance.package
+    return {
+        "vulnerability": acceptance.vulnerability,
+        "package": None
+        if selector is None
+        else {"name": selector.name, "version": selector.version},
+        "image": acceptance.image,
+        "reason": acceptance.reason,
+        "author": acceptance.author,
+        "expires": acceptance.expires.isoformat(),
+        "created": None if acceptance.created is None else acceptance.created.isoformat(),
+        "source": acceptance.source,
     }
 
 

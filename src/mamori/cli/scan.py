@@ -1,7 +1,10 @@
-"""`mamori scan IMAGE`: the image's packages matched against the local vulnerability database."""
+"""`mamori scan IMAGE`: the image's packages matched against the local vulnerability database,
+judged by policies: the CI gate."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
@@ -23,6 +26,8 @@ from mamori.cli.image_options import (
 from mamori.cli.outputs import parse_outputs, write_output
 from mamori.report import SCAN_FORMATS, scan_formatter_for
 
+DEFAULT_ACCEPT = Path(".mamori", "accept.yaml")
+
 
 def register(app: typer.Typer) -> None:
     app.command(
@@ -30,10 +35,13 @@ def register(app: typer.Typer) -> None:
         help=(
             "Inventory an image and match its packages against the local vulnerability "
             "database (see `mamori db`): OS packages by source package and distribution "
-            "release, language packages by name in their ecosystem. Reports every finding with "
-            "its severity and the version that fixes it: a table, native JSON, CycloneDX with "
-            "vulnerabilities, or SPDX (the SBOM alone). Exit codes: 0 the scan ran, "
-            "2 bad parameters, 3 any other error (no database, image unreadable)."
+            "release, language packages by name in their ecosystem, then judges the findings "
+            "and the image's configuration by policies, with risk acceptances applied. Reports "
+            "every finding with its severity and the version that fixes it, and every rule's "
+            "verdict: a table, native JSON, CycloneDX with vulnerabilities, or SPDX (the SBOM "
+            "alone). Exit codes: 0 the policy passed, 1 the policy failed, 2 bad parameters "
+            "(unknown policy, invalid policy or acceptance file), 3 any other error (no "
+            "database, image unreadable)."
         ),
     )(scan)
 
@@ -48,11 +56,30 @@ def scan(
     insecure_registry: bool = insecure_registry_option(),
     skip_tls_verify: bool = skip_tls_verify_option(),
     quiet: bool = quiet_option(),
+    policy: list[str] = typer.Option(
+        [],
+        "--policy",
+        help="NAME|FILE, repeatable: a built-in policy or a policy YAML file; all must pass. "
+        "Default: the built-in `default` (critical and high findings with a fix fail).",
+        metavar="NAME|FILE",
+    ),
+    accept: Path | None = typer.Option(
+        None,
+        "--accept",
+        help=f"Risk acceptances (YAML). Default: {DEFAULT_ACCEPT} when it exists.",
+        metavar="FILE",
+    ),
 ) -> None:
-    def body() -> None:
+    def body() -> bool:
+        from mamori.policy.acceptances import load_acceptances
+        from mamori.policy.evaluate import evaluate
+        from mamori.policy.loader import load_policies
         from mamori.scan import run_scan
 
         specs = parse_outputs(output, tuple(SCAN_FORMATS), "table")
+        policies = load_policies(policy)
+        accept_file = accept or (DEFAULT_ACCEPT if DEFAULT_ACCEPT.is_file() else None)
+        acceptances = () if accept_file is None else load_acceptances(accept_file)
         access = ImageAccess(
             cachepath, no_cache, platform, insecure_registry, skip_tls_verify, quiet
         )
@@ -60,8 +87,12 @@ def scan(
             result = run_scan(
                 image, options, dbpath or default_db_path(), bar.layer_done, bar.opened
             )
+        evaluation = evaluate(result, policies, acceptances, datetime.now(UTC).date())
+        result = replace(result, policy=evaluation)
         for spec in specs:
             formatter = scan_formatter_for(spec.format, to_file=spec.path is not None)
             write_output(spec, formatter.render_scan(result))
+        return evaluation.passed
 
-    guarded(body)
+    if not guarded(body):
+        raise typer.Exit(1)

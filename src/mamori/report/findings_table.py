@@ -1,7 +1,9 @@
-"""The terminal report of a scan: image and database facts, counts, findings by package.
+"""The terminal report of a scan: image and database facts, counts, findings by package, and
+the policy's verdict.
 
 Short enough for a CI log: a header, one line of counts per severity (with how many have a
-fix), then one line per finding, grouped by package with the worst package first. On a
+fix), then one line per finding, grouped by package with the worst package first, then the
+policy block (`policy_block`). On a
 terminal or in a CI log (`limit`) the list stops after TERMINAL_ROWS findings and says how
 many more there are; written to a file it is complete.
 """
@@ -16,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mamori.model import Finding, FindingStatus, Package, ScanResult, SeverityRating
+from mamori.report.policy_block import POLICY_ROWS, policy_block
 from mamori.report.terminal import Report, clean, os_text, short_digest
 from mamori.schema import inventory_time
 
@@ -78,6 +81,12 @@ class FindingsTableFormatter:
             console.print(Text("Warnings:", style="bold yellow"))
             for warning in warnings:
                 console.print(Text(f"  ! {clean(warning)}", style="yellow"))
+        if result.policy is not None:
+            console.print()
+            rows = None if self.limit is None else POLICY_ROWS
+            console.print(
+                policy_block(result.policy, rows), no_wrap=True, crop=False, overflow="ignore"
+            )
         return report.text()
 
 
