@@ -309,7 +309,10 @@ def test_table_of_two_thousand_findings_renders_quickly(result: ScanResult) -> N
 
 
 def test_scan_formats_and_file_tables(result: ScanResult) -> None:
-    assert set(SCAN_FORMATS) == {"table", "json", "cyclonedx", "spdx"}
+    assert set(SCAN_FORMATS) == {
+        *("table", "json", "cyclonedx", "spdx"),
+        *("sarif", "junit", "markdown"),
+    }
     for name in SCAN_FORMATS:
         formatter = scan_formatter_for(name)
         assert formatter.name == name

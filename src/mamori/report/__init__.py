@@ -21,6 +21,9 @@ INVENTORY_FORMATS: dict[str, tuple[str, str]] = {
 SCAN_FORMATS: dict[str, tuple[str, str]] = {
     **INVENTORY_FORMATS,
     "table": ("mamori.report.findings_table", "FindingsTableFormatter"),
+    "sarif": ("mamori.report.sarif", "SarifFormatter"),
+    "junit": ("mamori.report.junit", "JUnitFormatter"),
+    "markdown": ("mamori.report.markdown", "MarkdownFormatter"),
 }
 
 
