@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## demo: build the small demo image offline and print its inventory
+## demo: offline fail → pass: scan a vulnerable and a fixed demo image, compare them
 demo: $(STAMP)
 	$(BIN)/mamori demo
 

@@ -1,35 +1,94 @@
-"""`mamori demo`: build the demo image offline and show what mamori finds in it."""
+"""`mamori demo`: the reference workflow offline — a vulnerable image fails the default
+policy, the fixed one passes, and the counts drop."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 
 import typer
 
 from mamori.cli.errors import guarded
 from mamori.cli.outputs import OutputSpec, write_output
-from mamori.demo.image import build_demo_image
-from mamori.image.layer_cache import default_cache_root
-from mamori.inventory import InventoryOptions, take_inventory
-from mamori.report import formatter_for
+from mamori.model import ScanResult, SeverityRating
+from mamori.report import scan_formatter_for
 
 
 def register(app: typer.Typer) -> None:
-    app.command("demo", help="Build a small demo image offline and print its inventory.")(demo)
+    app.command(
+        "demo",
+        help="Build two demo images offline (vulnerable and fixed), scan both against a demo "
+        "snapshot of real advisories with the default policy and compare them. Everything is "
+        "written to --workdir; the real database is not touched.",
+    )(demo)
 
 
 def demo(
     workdir: Path = typer.Option(
-        Path(".demo"), "--workdir", help="Where the demo image archive is written."
+        Path(".demo"), "--workdir", help="Where the images, the demo database and reports go."
     ),
 ) -> None:
     def body() -> None:
-        archive = build_demo_image(workdir / "demo-image.tar")
-        typer.echo(f"built the demo image: {archive}", err=True)
-        typer.echo(f"$ mamori sbom oci-archive:{archive}", err=True)
-        inventory = take_inventory(
-            f"oci-archive:{archive}", InventoryOptions(cache_root=default_cache_root())
-        )
-        write_output(OutputSpec("table", None), formatter_for("table").render(inventory))
+        from mamori.demo.image import build_story_images
+        from mamori.image.layer_cache import default_cache_root
+        from mamori.inventory import InventoryOptions
+        from mamori.policy.evaluate import evaluate
+        from mamori.policy.loader import load_policies
+        from mamori.scan import run_scan
+        from mamori.vulndb.build import import_paths
+        from mamori.vulndb.layout import DbDir
+
+        archives = build_story_images(workdir)
+        dbpath = workdir / "db"
+        with resources.as_file(resources.files("mamori.demo") / "advisories") as snapshot:
+            stats, _ = import_paths(DbDir(dbpath), [snapshot], replace_all=True)
+        typer.echo(f"demo database (a snapshot, not a real one): {dbpath}: {stats.summary()}")
+        policies = load_policies(["default"])
+        options = InventoryOptions(cache_root=default_cache_root())
+        results = {}
+        for name, archive in archives.items():
+            typer.echo(f"\n$ mamori scan --dbpath {dbpath} oci-archive:{archive}")
+            result = run_scan(f"oci-archive:{archive}", options, dbpath)
+            evaluation = evaluate(result, policies, (), datetime.now(UTC).date())
+            results[name] = replace(result, policy=evaluation)
+            write_output(OutputSpec("table", None), _render("table", results[name]))
+            report = workdir / f"{name}.json"
+            write_output(OutputSpec("json", report), _render("json", results[name]))
+        typer.echo("\n" + comparison(results))
 
     guarded(body)
+
+
+def _render(format_name: str, result: ScanResult) -> str:
+    return scan_formatter_for(format_name, to_file=format_name != "table").render_scan(result)
+
+
+def comparison(results: dict[str, ScanResult]) -> str:
+    """The images side by side: verdict, findings per severity, fixable, packages."""
+    names = list(results)
+    rows: list[tuple[str, ...]] = [("", *names)]
+    rows.append(("policy", *(_verdict(r) for r in results.values())))
+    for rating in SeverityRating:
+        counts = [sum(f.severity.rating is rating for f in r.findings) for r in results.values()]
+        if any(counts):
+            rows.append((rating.value, *map(str, counts)))
+    rows.append(("findings", *(str(len(r.findings)) for r in results.values())))
+    rows.append(
+        (
+            "fixable",
+            *(str(sum(bool(f.fixed_version) for f in r.findings)) for r in results.values()),
+        )
+    )
+    rows.append(("packages", *(str(len(r.inventory.packages)) for r in results.values())))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
+    story = ", ".join(f"the {name} image {_verdict(r)}" for name, r in results.items())
+    return "\n".join([*lines, "", story[0].upper() + story[1:] + "."])
+
+
+def _verdict(result: ScanResult) -> str:
+    return "PASSED" if result.policy is not None and result.policy.passed else "FAILED"

@@ -5,6 +5,10 @@
    installed by pip;
 3. cleanup: `npm uninstall` of one package (a whiteout) and a cache dir emptied and
    refilled (an opaque directory).
+
+The fail → pass story of `mamori demo` adds two images: `vulnerable` (this one with
+known-vulnerable npm versions installed on top, as in examples/vulnerable-deps) and `fixed`
+(distroless-style: a few status.d records, no dpkg, current dependencies, a non-root user).
 """
 
 from __future__ import annotations
@@ -13,7 +17,15 @@ import json
 from importlib import resources
 from pathlib import Path
 
-from mamori.demo.oci_writer import ImageSpec, directory, file, layer_tar, symlink, write_oci_archive
+from mamori.demo.oci_writer import (
+    Entry,
+    ImageSpec,
+    directory,
+    file,
+    layer_tar,
+    symlink,
+    write_oci_archive,
+)
 
 REF_NAME = "mamori-demo:1.0"
 
@@ -75,3 +87,81 @@ def demo_spec() -> ImageSpec:
 def build_demo_image(output: Path) -> Path:
     write_oci_archive(demo_spec(), output, REF_NAME)
     return output
+
+
+VULNERABLE_NPM = {"express": "4.18.2", "lodash": "4.17.20"}  # as in examples/vulnerable-deps
+FIXED_NPM = {"express": "5.3.0"}  # the sample app's current dependency
+DISTROLESS_PACKAGES = ("base-files", "ca-certificates", "libc6", "libssl3", "tzdata")
+NONROOT = "65532"  # distroless's nonroot user
+
+
+def _npm_layer(versions: dict[str, str]) -> list[Entry]:
+    return [
+        file(f"app/node_modules/{name}/package.json", _package_json(name, version))
+        for name, version in versions.items()
+    ]
+
+
+def vulnerable_spec() -> ImageSpec:
+    """The demo image with known-vulnerable npm versions installed on top."""
+    spec = demo_spec()
+    installs = " ".join(f"{name}@{version}" for name, version in VULNERABLE_NPM.items())
+    spec.layers.append(layer_tar(_npm_layer(VULNERABLE_NPM)))
+    spec.history.append(f"RUN npm install {installs}")
+    return spec
+
+
+def _stanzas(names: tuple[str, ...]) -> dict[str, bytes]:
+    """The data file's stanzas of `names`, by package name."""
+    found = {}
+    for stanza in _data("dpkg-status").split(b"\n\n"):
+        first = stanza.strip().split(b"\n", 1)[0].decode()
+        name = first.removeprefix("Package: ")
+        if name in names:
+            found[name] = stanza.strip() + b"\n"
+    return found
+
+
+def fixed_spec() -> ImageSpec:
+    """A distroless-style image: status.d records and no dpkg, the app's current
+    dependencies, a non-root user."""
+    base = [
+        directory("etc"),
+        directory("usr/lib"),
+        file("usr/lib/os-release", _data("os-release")),
+        symlink("etc/os-release", "../usr/lib/os-release"),
+        directory("var/lib/dpkg/status.d"),
+        *(
+            file(f"var/lib/dpkg/status.d/{name}", stanza)
+            for name, stanza in _stanzas(DISTROLESS_PACKAGES).items()
+        ),
+    ]
+    app = [
+        file("app/package.json", json.dumps({"name": "demo-app", "version": "1.0.0"})),
+        file("app/server.js", "require('express')().get('/', (q, r) => r.send('ok'));\n"),
+        *_npm_layer(FIXED_NPM),
+    ]
+    return ImageSpec(
+        layers=[layer_tar(base), layer_tar(app)],
+        config={
+            "Env": ["PATH=/usr/local/bin:/usr/bin:/bin", "NODE_ENV=production"],
+            "Cmd": ["/nodejs/bin/node", "/app/server.js"],
+            "WorkingDir": "/app",
+            "User": NONROOT,
+            "ExposedPorts": {"8080/tcp": {}},
+            "Labels": {"org.opencontainers.image.title": "mamori-demo-fixed"},
+        },
+        history=["ADD distroless rootfs /", "COPY app /app"],
+    )
+
+
+DEMO_IMAGES = {"vulnerable": vulnerable_spec, "fixed": fixed_spec}
+
+
+def build_story_images(workdir: Path) -> dict[str, Path]:
+    """Both images of the fail → pass story, as OCI archives in `workdir`, by name."""
+    archives = {}
+    for name, spec in DEMO_IMAGES.items():
+        archives[name] = workdir / f"{name}.tar"
+        write_oci_archive(spec(), archives[name], f"mamori-demo:{name}")
+    return archives
