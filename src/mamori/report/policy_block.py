@@ -46,17 +46,17 @@ def policy_block(evaluation: PolicyEvaluation, limit: int | None) -> Text:
 
 
 def _verdict(text: Text, rule: RuleVerdict, limit: int | None) -> None:
-    if rule.passed:
-        mark, style = "pass", "green"
-    elif rule.informational:
-        mark, style = "info", "yellow"
+    flagged = len(rule.findings) + len(rule.packages) + len(rule.config_issues)
+    if not rule.passed and not rule.informational:
+        mark, style, note = "FAIL", "bold red", f" ({flagged} failed it)"
+    elif rule.informational and flagged:
+        mark, style, note = "info", "yellow", f" ({flagged} flagged, informational)"
     else:
-        mark, style = "FAIL", "bold red"
+        mark, style, note = "pass", "green", ""
     text.append(f"  {mark:<6}", style=style)
     text.append(f"{clean(rule.policy)}/{clean(rule.rule_id)}: {clean(rule.description)}")
-    failed = len(rule.findings) + len(rule.packages) + len(rule.config_issues)
-    if failed:
-        text.append(f" ({failed} failed it)")
+    if flagged and note:
+        text.append(note)
     text.append("\n")
     lines = [
         *(_INDENT + _finding(finding) for finding in rule.findings),
