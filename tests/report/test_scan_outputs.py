@@ -19,6 +19,7 @@ from mamori.report.findings_table import FindingsTableFormatter
 from mamori.report.native_json import NativeJSONFormatter
 from mamori.schema import ScanResultV1, dump_scan_result
 from tests.report.findings import V31, V40, finding, package, scan_result
+from tests.report.policies import evaluated
 
 VALIDATOR = JsonStrictValidator(SchemaVersion.V1_6)
 
@@ -321,3 +322,11 @@ def test_scan_formats_and_file_tables(result: ScanResult) -> None:
     assert "more findings" in scan_formatter_for("table").render_scan(limited)
     in_file = scan_formatter_for("table", to_file=True).render_scan(limited)
     assert "more findings" not in in_file and "\x1b[" not in in_file
+
+
+def test_policy_block_marks_each_rule_by_what_it_did() -> None:
+    text = table(evaluated(scan_result()))
+    lines = {line.split(":")[0].strip(): line for line in text.splitlines() if "default/" in line}
+    assert lines["FAIL  default/no-fixable-high"].endswith("failed it)")
+    assert lines["pass  default/no-ssh"].endswith("no SSH port")
+    assert lines["info  default/healthcheck"].endswith("(1 flagged, informational)")
