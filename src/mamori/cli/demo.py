@@ -31,6 +31,7 @@ def demo(
     ),
 ) -> None:
     def body() -> None:
+        # Imported here: every `mamori` command imports this module, and these are heavy.
         from mamori.demo.image import build_story_images
         from mamori.image.layer_cache import default_cache_root
         from mamori.inventory import InventoryOptions
