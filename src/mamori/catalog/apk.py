@@ -14,10 +14,9 @@ from mamori.catalog.interface import CatalogContext
 from mamori.catalog.os_release import osv_ecosystem
 from mamori.catalog.pkgdb import (
     Problems,
-    oldest_layers,
+    located_records,
     os_package_purl,
     own_files,
-    read_versions,
     undecodable,
 )
 from mamori.model import Location, Package, PackageType
@@ -58,24 +57,11 @@ class ApkCataloger:
         return path == INSTALLED
 
     def catalog(self, context: CatalogContext) -> list[Package]:
-        data, history = read_versions(context.view, INSTALLED)
-        if data is None:
-            return []
-        problems = Problems(INSTALLED, context.warnings)
-        records = parse_installed(data, problems)
-        problems.close()
-        layers = oldest_layers(history, (r.key for r in records), _installed_keys)
-        visible_layer = context.location(INSTALLED).layer_index
         packages = []
-        for record in records:
-            location = context.location(INSTALLED, layers.get(record.key, visible_layer))
+        for record, location in located_records(context, INSTALLED, parse_installed):
             packages.append(_package(context, record, location))
             own_files(context, record.files, f"apk:{record.name}")
         return packages
-
-
-def _installed_keys(data: bytes) -> set[tuple[str, str, str]]:
-    return {record.key for record in parse_installed(data, Problems(INSTALLED, None))}
 
 
 def _stanzas(data: bytes, problems: Problems) -> Iterator[tuple[int, list[tuple[str, str]]]]:

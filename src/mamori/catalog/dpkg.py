@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from mamori.catalog.deb822 import Stanza, parse_stanzas
 from mamori.catalog.interface import CatalogContext
 from mamori.catalog.os_release import osv_ecosystem
-from mamori.catalog.pkgdb import Problems, oldest_layers, os_package_purl, own_files, read_versions
+from mamori.catalog.pkgdb import Problems, located_records, os_package_purl, own_files
 from mamori.model import FileKind, Location, Package, PackageType
 
 STATUS = "/var/lib/dpkg/status"
@@ -70,24 +70,10 @@ class DpkgCataloger:
 
 
 def _from_status(context: CatalogContext) -> list[Package]:
-    data, history = read_versions(context.view, STATUS)
-    if data is None:
-        return []
-    problems = Problems(STATUS, context.warnings)
-    records = parse_status(data, problems)
-    problems.close()
-    layers = oldest_layers(history, (r.key for r in records), _installed_keys)
-    visible_layer = context.location(STATUS).layer_index
     return [
-        _package(
-            context, record, "dpkg", context.location(STATUS, layers.get(record.key, visible_layer))
-        )
-        for record in records
+        _package(context, record, "dpkg", location)
+        for record, location in located_records(context, STATUS, parse_status)
     ]
-
-
-def _installed_keys(data: bytes) -> set[tuple[str, str, str]]:
-    return {record.key for record in parse_status(data, Problems(STATUS, None))}
 
 
 def _from_status_dir(context: CatalogContext) -> list[Package]:

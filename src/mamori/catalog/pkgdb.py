@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Hashable, Iterable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from packageurl import PackageURL
 
 from mamori.catalog.interface import CatalogContext
 from mamori.image.squash import SquashedView
-from mamori.model import FileKind, OSRelease
+from mamori.model import FileKind, Location, OSRelease
 
 Key = TypeVar("Key", bound=Hashable)
 
@@ -60,6 +60,34 @@ def oldest_layers(
         for key in still_present:
             layers[key] = layer
     return layers
+
+
+class Keyed(Protocol):
+    @property
+    def key(self) -> tuple[str, str, str]: ...
+
+
+Record = TypeVar("Record", bound=Keyed)
+
+
+def located_records(
+    context: CatalogContext, path: str, parse: Callable[[bytes, Problems], list[Record]]
+) -> list[tuple[Record, Location]]:
+    """The records of the package database at `path`, each with the location of the oldest
+    layer that already listed it (see `oldest_layers`); broken records become warnings."""
+    data, history = read_versions(context.view, path)
+    if data is None:
+        return []
+    problems = Problems(path, context.warnings)
+    records = parse(data, problems)
+    problems.close()
+
+    def keys_of(older: bytes) -> set[tuple[str, str, str]]:
+        return {record.key for record in parse(older, Problems(path, None))}
+
+    layers = oldest_layers(history, (r.key for r in records), keys_of)
+    visible_layer = context.location(path).layer_index
+    return [(r, context.location(path, layers.get(r.key, visible_layer))) for r in records]
 
 
 class Problems:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from mamori.catalog import rpm_header as tags
 from mamori.catalog.interface import CatalogContext
 from mamori.catalog.os_release import osv_ecosystem
-from mamori.catalog.pkgdb import Problems, oldest_layers, os_package_purl, own_files, read_versions
+from mamori.catalog.pkgdb import Problems, located_records, os_package_purl, own_files
 from mamori.catalog.rpm_header import RpmHeader, RpmHeaderError
 from mamori.model import Location, Package, PackageType
 
@@ -97,29 +97,17 @@ class RpmCataloger:
 
 
 def _from_database(context: CatalogContext, path: str) -> list[Package]:
-    data, history = read_versions(context.view, path)
-    if data is None:
-        return []
+    located = located_records(context, path, parse_rpmdb)
     wal = context.view.resolve(path + "-wal")
-    if wal is not None and wal.meta.size > 0:
+    if context.view.resolve(path) is not None and wal is not None and wal.meta.size > 0:
         context.warnings.append(
             f"{path}-wal is not empty: packages not yet checkpointed into the database are missed"
         )
-    problems = Problems(path, context.warnings)
-    records = parse_rpmdb(data, problems)
-    problems.close()
-    layers = oldest_layers(history, (r.key for r in records), _record_keys)
-    visible_layer = context.location(path).layer_index
     packages = []
-    for record in records:
-        location = context.location(path, layers.get(record.key, visible_layer))
+    for record, location in located:
         packages.append(_package(context, record, location))
         own_files(context, record.files, f"rpm:{record.name}")
     return packages
-
-
-def _record_keys(data: bytes) -> set[tuple[str, str, str]]:
-    return {record.key for record in parse_rpmdb(data, Problems("", None))}
 
 
 def _header_blobs(data: bytes) -> list[tuple[object, object]]:
