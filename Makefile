@@ -16,9 +16,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/mamori demo
 
-## system-deps: the Debian packages the tests need (fixture images, registry, engine API)
+## system-deps: the Debian packages the tests need (fixture images, registry, engine API,
+## browser, PostgreSQL) and the services they talk to
 system-deps:
 	bash .ci/system-deps
+	bash .ci/services
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -237,6 +237,17 @@ class PolicyEvaluationV1(_Wire):
     warnings: list[str]
 
 
+class CIContextV1(_Wire):
+    """Where the scan ran, when it ran in CI (filled from the CI system's environment)."""
+
+    provider: str  # "github", "gitlab", …
+    repository: str | None = None  # e.g. "acme/shop"
+    commit: str | None = None  # the commit id the image was built from
+    ref: str | None = None  # e.g. "refs/pull/12/merge"
+    run_url: str | None = None  # link to the CI run
+    workflow: str | None = None
+
+
 class ScanResultV1(_Wire):
     schema_id: Literal["mamori.scan/v1"] = Field(default=SCHEMA_ID, alias="schema")
     scanner: ScannerV1
@@ -247,6 +258,7 @@ class ScanResultV1(_Wire):
     findings: list[FindingV1] = Field(default_factory=list)
     vulnerability_db: VulnerabilityDBV1 | None = None  # null: an inventory alone (no scan)
     policy: PolicyEvaluationV1 | None = None  # null: no policy evaluated (an inventory alone)
+    ci: CIContextV1 | None = None  # null: not run in a CI system mamori recognises
 
 
 def scanner_version(inventory: Inventory) -> str:
