@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/match.py
 	$(BIN)/python bench/versions.py
 	$(BIN)/python bench/rules.py
+	$(BIN)/python bench/tracer.py
 
 clean:
 	rm -rf $(VENV) .demo

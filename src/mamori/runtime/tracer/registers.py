@@ -1,0 +1,80 @@
+"""Where a stopped thread's system call number, arguments and result sit in its registers, as
+PTRACE_GETREGSET(NT_PRSTATUS) returns them, for x86_64 (`struct user_regs_struct`) and
+aarch64 (`struct user_pt_regs`).
+
+aarch64 returns the result in x0, over the first argument, so the tracer keeps the arguments
+seen at the entry of each thread's call (the wait loop does, for both architectures)."""
+
+from __future__ import annotations
+
+import ctypes
+import struct
+from dataclasses import dataclass
+
+from mamori.runtime.tracer import libc
+from mamori.runtime.tracer.interface import Arch
+
+Args = tuple[int, int, int, int, int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterLayout:
+    """Word indexes (8 bytes each) in the architecture's NT_PRSTATUS register set."""
+
+    arch: Arch
+    words: int
+    number: int
+    args: tuple[int, int, int, int, int, int]
+    result: int
+
+    @property
+    def size(self) -> int:
+        return self.words * 8
+
+    def unpack(self, raw: bytes) -> tuple[int, ...]:
+        if len(raw) < self.size:
+            raise ValueError(f"{self.arch} register set: {len(raw)} bytes, expected {self.size}")
+        return struct.unpack_from(f"<{self.words}Q", raw)
+
+    def entry(self, raw: bytes) -> tuple[int, Args]:
+        """The call number and its six arguments, at the entry (seccomp) stop."""
+        words = self.unpack(raw)
+        a = self.args
+        return words[self.number], (
+            words[a[0]],
+            words[a[1]],
+            words[a[2]],
+            words[a[3]],
+            words[a[4]],
+            words[a[5]],
+        )
+
+    def returned(self, raw: bytes) -> int:
+        """The call's signed result (`-errno` on failure), at the exit stop."""
+        value = self.unpack(raw)[self.result]
+        return value - (1 << 64) if value >= 1 << 63 else value
+
+
+# user_regs_struct: r15 r14 r13 r12 rbp rbx r11 r10 r9 r8 rax rcx rdx rsi rdi orig_rax rip cs
+# eflags rsp ss fs_base gs_base ds es fs gs; the number is orig_rax, arguments rdi rsi rdx r10
+# r8 r9, the result rax.
+X86_64 = RegisterLayout("x86_64", words=27, number=15, args=(14, 13, 12, 7, 9, 8), result=10)
+# user_pt_regs: x0..x30 sp pc pstate; the number is x8, arguments x0..x5, the result x0.
+AARCH64 = RegisterLayout("aarch64", words=34, number=8, args=(0, 1, 2, 3, 4, 5), result=0)
+
+LAYOUTS: dict[Arch, RegisterLayout] = {"x86_64": X86_64, "aarch64": AARCH64}
+
+
+class RegisterReader:
+    """Reads a stopped thread's registers into one reused buffer."""
+
+    def __init__(self, layout: RegisterLayout) -> None:
+        self.layout = layout
+        self._buffer = ctypes.create_string_buffer(layout.size)
+        self._iov = libc.IoVec(ctypes.addressof(self._buffer), layout.size)
+        self._iov_address = ctypes.addressof(self._iov)
+
+    def read(self, tid: int) -> bytes:
+        self._iov.len = self.layout.size
+        libc.ptrace(libc.PTRACE_GETREGSET, tid, libc.NT_PRSTATUS, self._iov_address)
+        return self._buffer.raw

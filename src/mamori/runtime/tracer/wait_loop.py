@@ -1,0 +1,184 @@
+"""The wait loop: follows every thread and child process of the app and turns their ptrace
+stops into `TraceSink` calls.
+
+Stops, by kind:
+- seccomp stop (a trapped call's entry): `syscall_entry`; calls whose result the plan needs
+  are resumed with PTRACE_SYSCALL, which stops again at their exit (`syscall_exit`);
+- fork/vfork/clone events: `spawned`. The kernel attaches the new task itself; its first stop
+  can reach the tracer before its parent's event, and is then held until that event, so the
+  sink always learns of a task before its first call;
+- exec event: `executed` (a non-leader thread that execs takes the leader's id);
+- group stops (SIGSTOP, SIGTSTP, …) are left in place with PTRACE_LISTEN; signal-delivery
+  stops deliver the signal; exits: `exited`.
+
+When the app's first process ends, what is left of the app is killed (as when a container's
+main process ends) and the loop returns that first process's wait status. The loop reaps
+every child of the calling process: nothing else in it may wait for children meanwhile.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import time
+from dataclasses import replace
+
+from mamori.runtime.tracer import libc
+from mamori.runtime.tracer.interface import Arch, SyscallStop, TraceSink, TrapPlan
+from mamori.runtime.tracer.memory import ProcessMemory
+from mamori.runtime.tracer.registers import LAYOUTS, RegisterReader
+from mamori.runtime.tracer.syscalls import TABLES
+
+_SYSCALL_STOP = signal.SIGTRAP | 0x80  # PTRACE_O_TRACESYSGOOD
+_GROUP_STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
+_SPAWN_EVENTS = frozenset(
+    {libc.PTRACE_EVENT_FORK, libc.PTRACE_EVENT_VFORK, libc.PTRACE_EVENT_CLONE}
+)
+
+
+class WaitLoop:
+    def __init__(self, root: int, plan: TrapPlan, sink: TraceSink, arch: Arch) -> None:
+        self.root = root
+        self.sink = sink
+        self.arch: Arch = arch
+        self.table = TABLES[arch]
+        self.layout = LAYOUTS[arch]
+        self.registers = RegisterReader(self.layout)
+        self.memory = ProcessMemory()
+        self.trapped = plan.trapped
+        self.exit_needed = plan.exit_needed
+        self.process_of: dict[int, int] = {root: root}  # every known thread → its process
+        self.pending: dict[int, SyscallStop] = {}  # threads between a call's entry and exit
+        self.starting: set[int] = set()  # announced by their parent, first stop not seen yet
+        self.early: set[int] = set()  # stopped before their parent's event: held
+        self._message = ctypes.c_ulong()
+        self._message_address = ctypes.addressof(self._message)
+
+    def run(self) -> int:
+        """Follows the app until it has ended; returns its first process's wait status."""
+        root_status: int | None = None
+        try:
+            while True:
+                try:
+                    tid, status = os.waitpid(-1, libc.WALL)
+                except ChildProcessError:
+                    break
+                if os.WIFSTOPPED(status):
+                    self._stopped(tid, status)
+                    continue
+                self._ended(tid, status)
+                if tid == self.root:
+                    root_status = status
+                    self._kill_all()
+        except BaseException:
+            self._kill_all()
+            self._reap_all()
+            raise
+        if root_status is None:  # the root is our child: waitpid reports its end
+            raise libc.TracerError("the app's first process ended unseen")
+        return root_status
+
+    def _kill_all(self) -> None:
+        for process in set(self.process_of.values()) | self.early:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process, signal.SIGKILL)
+
+    def _reap_all(self) -> None:
+        while True:
+            try:
+                tid, status = os.waitpid(-1, libc.WALL)
+            except ChildProcessError:
+                return
+            if os.WIFSTOPPED(status):
+                libc.ptrace_resume(libc.PTRACE_CONT, tid)
+
+    def _resume(self, tid: int, signum: int = 0) -> None:
+        request = libc.PTRACE_SYSCALL if tid in self.pending else libc.PTRACE_CONT
+        libc.ptrace_resume(request, tid, signum)
+
+    def _event_message(self, tid: int) -> int:
+        libc.ptrace(libc.PTRACE_GETEVENTMSG, tid, 0, self._message_address)
+        return self._message.value
+
+    def _stopped(self, tid: int, status: int) -> None:
+        signum = os.WSTOPSIG(status)
+        event = status >> 16
+        if tid not in self.process_of:
+            self.early.add(tid)  # a new task whose parent's event is still to come
+        elif tid in self.starting:
+            self.starting.discard(tid)
+            self._resume(tid)
+        elif event == libc.PTRACE_EVENT_SECCOMP:
+            self._entry(tid)
+        elif signum == _SYSCALL_STOP:
+            self._exit(tid)
+        elif event in _SPAWN_EVENTS:
+            self._spawned(tid, event)
+        elif event == libc.PTRACE_EVENT_EXEC:
+            self._executed(tid)
+        elif event == libc.PTRACE_EVENT_STOP and signum in _GROUP_STOP_SIGNALS:
+            libc.ptrace_resume(libc.PTRACE_LISTEN, tid)
+        elif event:  # exit event, the end of a group stop, an interrupt
+            self._resume(tid)
+        else:  # a signal on its way to the thread: deliver it
+            self._resume(tid, signum)
+
+    def _entry(self, tid: int) -> None:
+        try:
+            number, args = self.layout.entry(self.registers.read(tid))
+        except OSError:  # killed meanwhile (SIGKILL needs no stop)
+            return
+        name = self.table.name(number)
+        if name in self.trapped:  # else a filter of the app's own asked for the stop
+            stop = SyscallStop(
+                tid, self.process_of[tid], self.arch, name, args, None, time.time_ns()
+            )
+            self.sink.syscall_entry(stop, self.memory)
+            if name in self.exit_needed:
+                self.pending[tid] = stop
+        self._resume(tid)
+
+    def _exit(self, tid: int) -> None:
+        entry = self.pending.pop(tid, None)
+        if entry is not None:
+            try:
+                result = self.layout.returned(self.registers.read(tid))
+            except OSError:
+                return
+            self.sink.syscall_exit(replace(entry, ret=result, ts=time.time_ns()), self.memory)
+        self._resume(tid)
+
+    def _spawned(self, tid: int, event: int) -> None:
+        child = self._event_message(tid)
+        parent_process = self.process_of[tid]
+        thread = event == libc.PTRACE_EVENT_CLONE and os.path.exists(
+            f"/proc/{parent_process}/task/{child}"
+        )
+        self.process_of[child] = parent_process if thread else child
+        self.sink.spawned(tid, child, thread)
+        if child in self.early:
+            self.early.discard(child)
+            self._resume(child)
+        else:
+            self.starting.add(child)
+        self._resume(tid)
+
+    def _executed(self, tid: int) -> None:
+        former = self._event_message(tid)
+        if former != tid:  # the former thread id is gone without an exit report
+            self.process_of.pop(former, None)
+            call = self.pending.pop(former, None)
+            self.pending.pop(tid, None)
+            if call is not None:
+                self.pending[tid] = replace(call, tid=tid)
+        self.sink.executed(tid, former)
+        self._resume(tid)
+
+    def _ended(self, tid: int, status: int) -> None:
+        self.process_of.pop(tid, None)
+        self.pending.pop(tid, None)
+        self.starting.discard(tid)
+        self.early.discard(tid)
+        self.sink.exited(tid, status)
