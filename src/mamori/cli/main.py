@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from mamori import __version__
-from mamori.cli import db, demo, rules, sbom, scan
+from mamori.cli import agent, db, demo, rules, sbom, scan
 
 app = typer.Typer(
     name="mamori",
@@ -24,6 +24,7 @@ scan.register(app)
 db.register(app)
 demo.register(app)
 rules.register(app)
+agent.register(app)
 
 
 def _version(value: bool) -> None:

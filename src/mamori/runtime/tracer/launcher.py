@@ -82,6 +82,16 @@ class Launch:
     dispositions: Mapping[int, signal.Handlers]  # SIG_DFL or SIG_IGN for the forwarded signals
 
 
+def seize(pid: int) -> None:
+    """Makes the calling thread the tracer of `pid` (which keeps running), with the options
+    that follow its children and threads and kill it when the tracer ends."""
+    try:
+        libc.ptrace(libc.PTRACE_SEIZE, pid, 0, SEIZE_OPTIONS)
+    except OSError as exc:
+        reason = f"ptrace(PTRACE_SEIZE): {exc.strerror}"
+        raise libc.TracerError(f"{reason} (the agent needs CAP_SYS_PTRACE)") from None
+
+
 def launch(spec: Launch) -> tuple[int, int]:
     """Forks the app and seizes it; returns its pid and the read end of a pipe that carries
     the child's error line if it failed before exec (EOF otherwise)."""
@@ -95,14 +105,13 @@ def launch(spec: Launch) -> tuple[int, int]:
     os.close(go_read)
     os.close(err_write)
     try:
-        libc.ptrace(libc.PTRACE_SEIZE, pid, 0, SEIZE_OPTIONS)
-    except OSError as exc:
+        seize(pid)
+    except libc.TracerError:
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
         os.close(go_write)
         os.close(err_read)
-        reason = f"ptrace(PTRACE_SEIZE): {exc.strerror}"
-        raise libc.TracerError(f"{reason} (the agent needs CAP_SYS_PTRACE)") from None
+        raise
     os.write(go_write, b"go")
     os.close(go_write)
     return pid, err_read

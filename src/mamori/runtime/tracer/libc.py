@@ -34,6 +34,7 @@ PTRACE_EVENT_STOP = 128
 
 NT_PRSTATUS = 1
 WALL = 0x40000000  # __WALL: wait for threads and children alike
+WNOTHREAD = 0x20000000  # __WNOTHREAD: only the calling thread's children and tracees
 
 PR_SET_NO_NEW_PRIVS = 38
 SECCOMP_SET_MODE_FILTER = 1

@@ -12,8 +12,11 @@ Stops, by kind:
   stops deliver the signal; exits: `exited`.
 
 When the app's first process ends, what is left of the app is killed (as when a container's
-main process ends) and the loop returns that first process's wait status. The loop reaps
-every child of the calling process: nothing else in it may wait for children meanwhile.
+main process ends) and the loop returns that first process's wait status. The first process
+is the agent's child (`trace_command`) or a process seized by the calling thread (sidecar
+mode). With the default `wait_options` the loop reaps every child of the calling process:
+nothing else in it may wait for children meanwhile; with `libc.WNOTHREAD` added it waits
+only for the calling thread's tracees, so that several threads can each follow an app.
 """
 
 from __future__ import annotations
@@ -39,8 +42,17 @@ _SPAWN_EVENTS = frozenset(
 
 
 class WaitLoop:
-    def __init__(self, root: int, plan: TrapPlan, sink: TraceSink, arch: Arch) -> None:
+    def __init__(
+        self,
+        root: int,
+        plan: TrapPlan,
+        sink: TraceSink,
+        arch: Arch,
+        *,
+        wait_options: int = libc.WALL,
+    ) -> None:
         self.root = root
+        self.wait_options = wait_options
         self.sink = sink
         self.arch: Arch = arch
         self.table = TABLES[arch]
@@ -62,7 +74,7 @@ class WaitLoop:
         try:
             while True:
                 try:
-                    tid, status = os.waitpid(-1, libc.WALL)
+                    tid, status = os.waitpid(-1, self.wait_options)
                 except ChildProcessError:
                     break
                 if os.WIFSTOPPED(status):
@@ -76,7 +88,7 @@ class WaitLoop:
             self._kill_all()
             self._reap_all()
             raise
-        if root_status is None:  # the root is our child: waitpid reports its end
+        if root_status is None:  # our child or tracee: waitpid reports its end
             raise libc.TracerError("the app's first process ended unseen")
         return root_status
 
@@ -88,7 +100,7 @@ class WaitLoop:
     def _reap_all(self) -> None:
         while True:
             try:
-                tid, status = os.waitpid(-1, libc.WALL)
+                tid, status = os.waitpid(-1, self.wait_options)
             except ChildProcessError:
                 return
             if os.WIFSTOPPED(status):

@@ -1,0 +1,151 @@
+"""What a descriptor is, from `/proc/PID/fd/N` and, for sockets, `/proc/PID/net/*`.
+
+Socket tables are looked up by the socket's inode: `tcp`, `udp`, `raw` (and their `6`
+twins) give the protocol and both ends, `unix` the path. An IP socket's ends are stored
+Falco's way: for a descriptor the process connected, the local end is the client.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import stat
+import struct
+from dataclasses import dataclass
+
+from mamori.runtime.agent.procfs import readlink
+from mamori.runtime.events import FdInfo
+
+#: anon_inode kinds → Falco's fd.type.
+_ANON_TYPES = {
+    "[eventpoll]": "eventpoll",
+    "[eventfd]": "event",
+    "[signalfd]": "signalfd",
+    "[timerfd]": "timerfd",
+    "inotify": "inotify",
+    "[userfaultfd]": "userfaultfd",
+    "[io_uring]": "io_uring",
+    "[pidfd]": "pidfd",
+}
+_IP_TABLES = (
+    ("tcp", "ipv4", "tcp"),
+    ("tcp6", "ipv6", "tcp"),
+    ("udp", "ipv4", "udp"),
+    ("udp6", "ipv6", "udp"),
+    ("raw", "ipv4", "raw"),
+    ("raw6", "ipv6", "raw"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SocketEnds:
+    family: str  # "ipv4" | "ipv6" | "unix" | "netlink" | "packet"
+    l4proto: str | None = None
+    local: tuple[str, int] | None = None
+    remote: tuple[str, int] | None = None
+    path: str = ""
+
+
+def _address(hex_address: str) -> tuple[str, int]:
+    """`0100007F:1F90` (each 32-bit word in host byte order) → ("127.0.0.1", 8080)."""
+    host, _, port = hex_address.partition(":")
+    raw = bytes.fromhex(host)
+    words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+    ip = ipaddress.ip_address(words)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return str(ip), int(port, 16)
+
+
+def socket_ends(pid: int, inode: int) -> SocketEnds | None:
+    """The socket with this inode in the process's network namespace, or None."""
+    needle = str(inode)
+    for table, family, proto in _IP_TABLES:
+        try:
+            with open(f"/proc/{pid}/net/{table}", encoding="ascii") as stream:
+                next(stream, None)
+                for line in stream:
+                    parts = line.split()
+                    if len(parts) > 9 and parts[9] == needle:
+                        return SocketEnds(family, proto, _address(parts[1]), _address(parts[2]))
+        except OSError:
+            continue
+    for table, family, column in (("unix", "unix", 6), ("netlink", "netlink", 8)):
+        try:
+            with open(f"/proc/{pid}/net/{table}", encoding="utf-8", errors="replace") as stream:
+                next(stream, None)
+                for line in stream:
+                    parts = line.split()
+                    if len(parts) > column and parts[column] == needle:
+                        path = parts[7] if family == "unix" and len(parts) > 7 else ""
+                        return SocketEnds(family, path=path)
+        except OSError:
+            continue
+    return None
+
+
+def describe(pid: int, num: int, *, accepted: bool = False) -> FdInfo | None:
+    """The descriptor `num` of `pid` as an fd-table entry, or None when it is not open.
+
+    `accepted`: the descriptor came from accept, so the local end is the server."""
+    target = readlink(f"/proc/{pid}/fd/{num}")
+    if target is None:
+        return None
+    if target.startswith("socket:["):
+        return socket_fd(pid, num, int(target[8:-1]), server=accepted)
+    if target.startswith("pipe:["):
+        return FdInfo(num, "pipe", target)
+    if target.startswith("anon_inode:"):
+        kind = target[len("anon_inode:") :]
+        return FdInfo(num, _ANON_TYPES.get(kind, "file"), target)
+    if target.startswith("/memfd:"):
+        return FdInfo(num, "memfd", target.removesuffix(" (deleted)"))
+    return file_fd(pid, num, target)[0]
+
+
+def file_fd(pid: int, num: int, target: str) -> tuple[FdInfo, os.stat_result | None]:
+    """A file or directory entry, with the file's stat (None when it vanished)."""
+    try:
+        st: os.stat_result | None = os.stat(f"/proc/{pid}/fd/{num}")
+    except OSError:
+        st = None
+    is_dir = st is not None and stat.S_ISDIR(st.st_mode)
+    return FdInfo(num, "directory" if is_dir else "file", target), st
+
+
+def socket_fd(pid: int, num: int, inode: int, *, server: bool = False) -> FdInfo:
+    ends = socket_ends(pid, inode)
+    if ends is None:
+        return FdInfo(num, "ipv4", f"socket:[{inode}]")
+    if ends.family in ("unix", "netlink", "packet"):
+        return FdInfo(num, ends.family, ends.path)
+    local, remote = ends.local, ends.remote
+    fd = FdInfo(num, ends.family, l4proto=ends.l4proto)
+    client, server_end = (remote, local) if server else (local, remote)
+    if client is not None and server_end is not None:
+        fd.cip, fd.cport = client
+        fd.sip, fd.sport = server_end
+        fd.is_server = server
+        fd.connected = remote is not None and remote[1] != 0
+    fd.name = fd.display_name
+    return fd
+
+
+def parse_sockaddr(data: bytes) -> SocketEnds | None:
+    """A `struct sockaddr` (as passed to connect or sendto) as the remote end."""
+    if len(data) < 2:
+        return None
+    family = struct.unpack_from("=H", data)[0]
+    if family == socket.AF_INET and len(data) >= 8:
+        port = struct.unpack_from("!H", data, 2)[0]
+        return SocketEnds("ipv4", remote=(socket.inet_ntop(socket.AF_INET, data[4:8]), port))
+    if family == socket.AF_INET6 and len(data) >= 24:
+        port = struct.unpack_from("!H", data, 2)[0]
+        ip = ipaddress.IPv6Address(data[8:24])
+        address = str(ip.ipv4_mapped or ip)
+        return SocketEnds("ipv6", remote=(address, port))
+    if family == socket.AF_UNIX:
+        path = data[2:].split(b"\0", 1)[0].decode(errors="surrogateescape")
+        return SocketEnds("unix", path=path)
+    return None
