@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/versions.py
 	$(BIN)/python bench/rules.py
 	$(BIN)/python bench/tracer.py
+	$(BIN)/python bench/scan.py
 
 clean:
 	rm -rf $(VENV) .demo

@@ -303,6 +303,18 @@ class PolicyEvaluation:
 
 
 @dataclass(frozen=True)
+class CIContext:
+    """Where a scan ran, when it ran in a CI system (read from that system's environment)."""
+
+    provider: str  # "github", "gitlab"
+    repository: str | None = None
+    commit: str | None = None
+    ref: str | None = None
+    run_url: str | None = None
+    workflow: str | None = None
+
+
+@dataclass(frozen=True)
 class ScanResult:
     """An image's inventory with the vulnerabilities found in its packages."""
 
@@ -311,3 +323,4 @@ class ScanResult:
     db: DBInfo
     warnings: tuple[str, ...] = ()  # the scan's own (matching); the inventory keeps its own
     policy: PolicyEvaluation | None = None  # None until the policy stage has run
+    ci: CIContext | None = None  # None: not run in a CI system mamori recognises

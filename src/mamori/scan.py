@@ -7,7 +7,7 @@ image is read, so a missing database fails in a moment instead of after an image
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ from typing import Any
 from mamori.image.layers import LayerProgress
 from mamori.inventory import InventoryOptions, take_inventory
 from mamori.match.matcher import match_packages
-from mamori.model import DBInfo, DBSource, Finding, ScanResult
+from mamori.model import CIContext, DBInfo, DBSource, Finding, ScanResult
 from mamori.vulndb.reader import VulnDB
 
 SUMMARY_CHARS = 300  # longest summary taken from an advisory's details
@@ -104,3 +104,41 @@ def _summary_from_details(records: list[dict[str, Any]]) -> str:
                 sentence = sentence[: SUMMARY_CHARS - 1].rsplit(" ", 1)[0] + "…"
             return sentence
     return ""
+
+
+def ci_context(environ: Mapping[str, str]) -> CIContext | None:
+    """Where the scan runs, from the variables GitHub Actions and GitLab CI set; None
+    elsewhere. Empty variables count as unset."""
+
+    def get(name: str) -> str | None:
+        return environ.get(name) or None
+
+    if get("GITHUB_ACTIONS") == "true":
+        server, repository, run_id = (
+            get("GITHUB_SERVER_URL"),
+            get("GITHUB_REPOSITORY"),
+            get("GITHUB_RUN_ID"),
+        )
+        run_url = (
+            f"{server.rstrip('/')}/{repository}/actions/runs/{run_id}"
+            if server and repository and run_id
+            else None
+        )
+        return CIContext(
+            provider="github",
+            repository=repository,
+            commit=get("GITHUB_SHA"),
+            ref=get("GITHUB_REF"),
+            run_url=run_url,
+            workflow=get("GITHUB_WORKFLOW"),
+        )
+    if get("GITLAB_CI") == "true":
+        return CIContext(
+            provider="gitlab",
+            repository=get("CI_PROJECT_PATH"),
+            commit=get("CI_COMMIT_SHA"),
+            ref=get("CI_COMMIT_REF_NAME"),
+            run_url=get("CI_PIPELINE_URL"),
+            workflow=get("CI_PIPELINE_NAME"),
+        )
+    return None

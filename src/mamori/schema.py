@@ -9,6 +9,7 @@ the same input always gives the same bytes. `policy` is the policy evaluation of
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
@@ -316,6 +317,7 @@ def scan_result_from_scan(result: ScanResult) -> ScanResultV1:
         ],
     }
     document["policy"] = None if result.policy is None else _policy(result.policy)
+    document["ci"] = None if result.ci is None else dataclasses.asdict(result.ci)
     return ScanResultV1.model_validate(document)
 
 

@@ -13,14 +13,29 @@ from typing import Any
 
 import pytest
 
+from mamori.demo.image import build_demo_image
+from tests.fixtures import images
 from tests.fixtures.facts import FixtureImage
 from tests.vulndb.helpers import FIXTURES, shared_osv_zip
 
 MAMORI = [sys.executable, "-m", "mamori.cli"]
+STORY = FIXTURES.parent / "osv-sample-app"  # the advisories of the sample app's story
+UNSET = {  # variables of the calling environment a run must not inherit
+    "MAMORI_DEBUG",
+    "MAMORI_DB_PATH",
+    "XDG_CACHE_HOME",
+    "MAMORI_API_URL",
+    "MAMORI_API_TOKEN",
+    "SECURE_API_TOKEN",
+    "GITLAB_CI",
+}
 
 
-def mamori(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """Run the real command with its own cache and no database but the one given."""
+def mamori(
+    home: Path, *args: str, cwd: Path | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """Run the real command with its own cache, no database but the one given and no server
+    or CI settings but those given (in `cwd`, default: this process's)."""
     environment = {
         **os.environ,
         "HOME": str(home / "home"),
@@ -29,12 +44,24 @@ def mamori(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[st
         "COLUMNS": "200",
         **env,
     }
-    for name in ("MAMORI_DEBUG", "MAMORI_DB_PATH", "XDG_CACHE_HOME"):
-        if name not in env:
-            environment.pop(name, None)
+    for name in list(environment):
+        if name not in env and (name in UNSET or name.startswith(("GITHUB_", "CI_"))):
+            environment.pop(name)
     return subprocess.run(
-        [*MAMORI, *args], capture_output=True, text=True, env=environment, timeout=300, check=False
+        [*MAMORI, *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=cwd,
+        timeout=300,
+        check=False,
     )
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo image (a docker-archive): one finding, CVE-2010-4756 in libc6, no fix."""
+    return build_demo_image(tmp_path_factory.mktemp("demo") / "demo.tar")
 
 
 @pytest.fixture(scope="session")
@@ -120,3 +147,24 @@ def distroless_scan(
     distroless_node: FixtureImage, scan_db: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> ScanRun:
     return scan_image(distroless_node, scan_db, tmp_path_factory.mktemp("scan-distroless"))
+
+
+@pytest.fixture(scope="session")
+def sample_app_vulnerable() -> FixtureImage:
+    return images.sample_app_vulnerable()
+
+
+@pytest.fixture(scope="session")
+def sample_app_fixed() -> FixtureImage:
+    return images.sample_app_fixed()
+
+
+@pytest.fixture(scope="session")
+def story_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The repository's OSV records and those of the sample app's story (kept apart so that
+    the other scans' expectations, worked out from tests/data/osv alone, still hold)."""
+    work = tmp_path_factory.mktemp("story-db")
+    dbpath = work / "db"
+    result = mamori(work, "db", "import", "-q", "--dbpath", str(dbpath), str(FIXTURES), str(STORY))
+    assert result.returncode == 0, result.stderr
+    return dbpath

@@ -9,14 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from mamori.demo.image import build_demo_image
 from tests.report.test_sarif import validate as validate_sarif
 from tests.scan.conftest import mamori
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_demo_image(tmp_path_factory.mktemp("demo") / "demo.tar")
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], code: int, text: str) -> None:
