@@ -42,6 +42,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/rules.py
 	$(BIN)/python bench/tracer.py
 	$(BIN)/python bench/scan.py
+	$(BIN)/python bench/agent_events.py
+	$(BIN)/python bench/server_queries.py
 
 clean:
 	rm -rf $(VENV) .demo

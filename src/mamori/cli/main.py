@@ -6,6 +6,7 @@ import typer
 
 from mamori import __version__
 from mamori.cli import agent, db, demo, rules, sbom, scan
+from mamori.cli import server as server_cli
 
 app = typer.Typer(
     name="mamori",
@@ -25,6 +26,7 @@ db.register(app)
 demo.register(app)
 rules.register(app)
 agent.register(app)
+server_cli.register(app)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,1 @@
+"""The mamori API server and console (FastAPI, SQLAlchemy, Alembic)."""

@@ -1,0 +1,1 @@
+"""Identity: users, API tokens, agent access keys, login sessions, audit log."""
