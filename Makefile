@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/tracer.py
 	$(BIN)/python bench/scan.py
 	$(BIN)/python bench/agent_events.py
+	$(BIN)/python bench/agent.py
 	$(BIN)/python bench/server_queries.py
 
 clean:

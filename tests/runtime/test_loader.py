@@ -173,6 +173,11 @@ def test_exceptions(tmp_path: Path) -> None:
             "- rule: R\n  condition: evt.type = open\n  append: true\n",
             "rules0.yaml:1:3: error: rule 'R': nothing to append to or override",
         ),
+        (  # positions count characters, not UTF-8 bytes
+            "# règles — ünïcode\n- rule: R\n  desc: é\n"
+            "  condition: proc.name = 'né' and (fd.num = 1\n  output: o\n  priority: INFO\n",
+            "rules0.yaml:4:46: error: rule 'R': unexpected end of condition",
+        ),
         ("- required_engine_version: 99.0.0\n", "rules0.yaml:1:28: error: rules require engine"),
         (
             "- required_plugin_versions:\n    - name: k8saudit\n      version: 0.1.0\n",

@@ -14,6 +14,7 @@ Conventions, as in Falco: times are nanoseconds since the epoch, durations nanos
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -62,23 +63,35 @@ OPEN_FLAG_NAMES: tuple[tuple[int, str], ...] = (
 )
 
 
+@functools.lru_cache(maxsize=256)
 def render_open_flags(flags: int) -> str:
-    """Falco's rendering of open flags: `O_WRONLY|O_CREAT|O_TRUNC`."""
+    """Falco's rendering of open flags: `O_WRONLY|O_CREAT|O_TRUNC` (an app uses a few)."""
     mode = flags & O_ACCMODE
     names = ["O_RDWR" if mode == O_RDWR else "O_WRONLY" if mode == O_WRONLY else "O_RDONLY"]
     names.extend(name for bit, name in OPEN_FLAG_NAMES if flags & bit)
     return "|".join(names)
 
 
+_FLAG_BITS = {name: bit for bit, name in OPEN_FLAG_NAMES} | {
+    "O_WRONLY": O_WRONLY,
+    "O_RDWR": O_RDWR,
+    "O_RDONLY": 0,
+}
+
+
 def parse_open_flags(flags: ArgValue) -> int:
     """Open flags as bits, from an int or from Falco's symbolic rendering."""
     if isinstance(flags, int):
         return flags
+    return _parse_flag_names(flags)
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_flag_names(text: str) -> int:
+    """Rules read the flags of every open: the few renderings an app uses are parsed once."""
     bits = 0
-    by_name = {name: bit for bit, name in OPEN_FLAG_NAMES}
-    by_name |= {"O_WRONLY": O_WRONLY, "O_RDWR": O_RDWR, "O_RDONLY": 0}
-    for name in flags.split("|"):
-        bits |= by_name.get(name.strip(), 0)
+    for name in text.split("|"):
+        bits |= _FLAG_BITS.get(name.strip(), 0)
     return bits
 
 

@@ -62,15 +62,18 @@ def run_agent(
 
 class RunningAgent:
     """The agent CLI running a long-lived app (a server): the app's stdout is readable line
-    by line; `stop` ends it (SIGTERM by default) and returns what it raised."""
+    by line; `stop` ends it (SIGTERM by default), `finish` waits for its end; both return
+    what it raised."""
 
-    def __init__(self, folder: Path, command: list[str], *extra: str) -> None:
+    def __init__(
+        self, folder: Path, command: list[str], *extra: str, rules: list[Path] | None = None
+    ) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.alerts = folder / "alerts.jsonl"
         self.log = folder / "agent.log"
         with self.log.open("w") as log:
             self.process = subprocess.Popen(
-                agent_command(self.alerts, command, *extra),
+                agent_command(self.alerts, command, *extra, rules=rules),
                 stdout=subprocess.PIPE,
                 stderr=log,
                 text=True,
@@ -84,6 +87,10 @@ class RunningAgent:
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> AgentRun:
         if self.process.poll() is None:
             self.process.send_signal(sig)
+        return self.finish(timeout)
+
+    def finish(self, timeout: float = 60) -> AgentRun:
+        """Waits for the app to end by itself."""
         try:
             code = self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -95,9 +102,11 @@ class RunningAgent:
 
 
 @contextmanager
-def running_agent(folder: Path, command: list[str], *extra: str) -> Iterator[RunningAgent]:
+def running_agent(
+    folder: Path, command: list[str], *extra: str, rules: list[Path] | None = None
+) -> Iterator[RunningAgent]:
     """Starts the agent on `command`; whatever happens, it is stopped (by its pid) at exit."""
-    running = RunningAgent(folder, command, *extra)
+    running = RunningAgent(folder, command, *extra, rules=rules)
     try:
         yield running
     finally:

@@ -198,3 +198,10 @@ SPECS: dict[str, tuple[tuple[str, str, int], ...]] = {
     call: tuple(parse_spec(item, i) for i, item in enumerate(items))
     for call, items in CALLS.items()
 }
+
+#: The register of each call's descriptor argument (its first `fd` parameter).
+FD_REGISTER: dict[str, int] = {
+    call: next(register for _, kind, register in spec if kind == "fd")
+    for call, spec in SPECS.items()
+    if any(kind == "fd" for _, kind, _ in spec)
+}

@@ -19,8 +19,7 @@ from mamori.runtime.agent import fdinfo, procfs
 from mamori.runtime.agent.calls import (
     AT_FDCWD,
     EXECS,
-    F_DUPFD,
-    F_DUPFD_CLOEXEC,
+    FD_REGISTER,
     FD_USERS,
     IDENTITY,
     OPENS,
@@ -33,7 +32,7 @@ from mamori.runtime.agent.calls import (
     signed,
 )
 from mamori.runtime.agent.processes import Processes
-from mamori.runtime.agent.trapset import TrapSet
+from mamori.runtime.agent.trapset import TrapSet, fcntl_duplicates
 from mamori.runtime.agent.usage import fields_of
 from mamori.runtime.agent.users import NameFiles
 from mamori.runtime.events import (
@@ -63,6 +62,25 @@ class _Call:
     remote: fdinfo.SocketEnds | None = None  # connect/sendto's address
     raw_path: str | None = None  # an open's path as written (fd.nameraw)
     extra: dict[str, int] = field(default_factory=dict)
+
+
+def _is_normal(path: str) -> bool:
+    """An absolute path `os.path.normpath` would leave as it is (most are: skip the work)."""
+    return "/." not in path and "//" not in path and (path == "/" or not path.endswith("/"))
+
+
+def _state_call(stop: SyscallStop) -> _Call:
+    """What the tables need of a call: its descriptor and the raw values `_apply` reads. A
+    call no rule can match (close, fcntl, chdir…) is decoded no further."""
+    call = _Call({})
+    register = FD_REGISTER.get(stop.name)
+    if register is not None:
+        call.fd = signed(stop.args[register])
+    if stop.name == "socket":
+        call.extra = {"domain": stop.args[0], "socktype": stop.args[1]}
+    elif stop.name == "fcntl":
+        call.extra = {"dup": int(fcntl_duplicates(stop.args))}
+    return call
 
 
 class Decoder:
@@ -96,8 +114,8 @@ class Decoder:
         if spec is None:
             return
         pid = stop.pid
-        call = self._decode(stop, memory)
         name = stop.name
+        call = self._decode(stop, memory) if name in self.traps.rule_calls else _state_call(stop)
         if name == "close" and call.fd is not None:
             self.table.close(pid, call.fd)
         elif name == "sendto":
@@ -111,17 +129,19 @@ class Decoder:
             call.remote = self._sockaddr(memory, stop.tid, stop.args[1], stop.args[2])
         if call.remote is not None and name in ("sendto", "sendmsg"):
             self._retarget(pid, call)
-        if name in self.traps.plan.exit_needed:
+        if self.traps.plan.wants_exit(name, stop.args):
             self._calls[stop.tid] = call
         elif name in self.traps.rule_calls:
             self._event(stop, call, 0, self._acted_on(pid, call))
 
     def syscall_exit(self, stop: SyscallStop, memory: TaskMemory) -> None:
         call = self._calls.pop(stop.tid, None)
-        if call is None:
-            call = self._decode(stop, memory)
-        res = stop.ret if stop.ret is not None else 0
         pid, name = stop.pid, stop.name
+        if call is None:
+            call = (
+                self._decode(stop, memory) if name in self.traps.rule_calls else _state_call(stop)
+            )
+        res = stop.ret if stop.ret is not None else 0
         fd = self._apply(pid, name, call, res)
         if name in self.traps.rule_calls:
             self._event(stop, call, res, fd)
@@ -143,8 +163,9 @@ class Decoder:
     # decoding ---------------------------------------------------------------------------
 
     def _decode(self, stop: SyscallStop, memory: TaskMemory) -> _Call:
-        args: dict[str, ArgValue] = {}
-        call = _Call(args)
+        """Every argument of a call some rule can match, rendered as Falco does."""
+        call = _state_call(stop)
+        args = call.args
         dirfd = AT_FDCWD
         for name, kind, register in SPECS[stop.name]:
             raw = stop.args[register]
@@ -153,8 +174,6 @@ class Decoder:
                 number = signed(raw)
                 if kind == "dirfd":
                     dirfd = number
-                elif call.fd is None:
-                    call.fd = number
                 value = number
             elif kind in ("path", "path_at", "str"):
                 text = memory.read_string(stop.tid, raw)
@@ -172,7 +191,6 @@ class Decoder:
             elif kind == "domain":
                 value = render_domain(raw)
             elif kind == "socktype":
-                call.extra["socktype"] = raw
                 value = render_socktype(raw)
             elif kind == "ptrace":
                 value = render_ptrace(raw)
@@ -183,10 +201,6 @@ class Decoder:
             args[name] = value
         if stop.name == "openat2":
             self._open_how(stop, memory, call)
-        if stop.name == "socket":
-            call.extra["domain"] = stop.args[0]
-        if stop.name == "fcntl":
-            call.extra["dup"] = int(stop.args[1] in (F_DUPFD, F_DUPFD_CLOEXEC))
         return call
 
     def _open_how(self, stop: SyscallStop, memory: TaskMemory, call: _Call) -> None:
@@ -198,7 +212,7 @@ class Decoder:
 
     def _absolute(self, pid: int, path: str, dirfd: int) -> str:
         if path.startswith("/"):
-            return os.path.normpath(path)
+            return path if _is_normal(path) else os.path.normpath(path)
         if dirfd == AT_FDCWD:
             base = self.processes.get(pid).cwd
         else:

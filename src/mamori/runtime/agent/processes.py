@@ -82,9 +82,9 @@ class Processes:
         parent = self.get(parent_pid)
         child = dataclasses.replace(parent, pid=child_tid, tid=None, parent=parent)
         child.start_ts = time.time_ns()
-        facts = procfs.process_facts(child_tid)
-        if facts is not None:
-            child.vpid, child.vpgid, child.sid = facts.vpid, facts.vpgid, facts.sid
+        ids = procfs.forked_ids(child_tid)
+        if ids is not None:
+            child.vpid, child.vpgid, child.sid = ids
         self.table.add(child)
         self.table.fds[child_tid] = dict(self.table.fds.get(parent_pid, {}))
 

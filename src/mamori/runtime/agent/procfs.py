@@ -145,6 +145,20 @@ def _exe_writable(st: os.stat_result, uid: int, gid: int) -> bool:
     return bool(st.st_mode & stat.S_IWOTH)
 
 
+def _ids(status: dict[str, str], fields: list[str]) -> tuple[int | None, int | None, int]:
+    """vpid and vpgid (the ids in the process's own pid namespace), and the session id."""
+    nspid = status.get("NSpid", "").split()
+    nspgid = status.get("NSpgid", "").split()
+    return (int(nspid[-1]) if nspid else None, int(nspgid[-1]) if nspgid else None, int(fields[3]))
+
+
+def forked_ids(pid: int) -> tuple[int | None, int | None, int] | None:
+    """What a new child does not inherit from its parent's entry: `_ids`, or None when gone."""
+    status = _status(pid)
+    fields = _stat_fields(pid)
+    return None if status is None or fields is None else _ids(status, fields)
+
+
 def process_facts(pid: int) -> ProcFacts | None:
     """Everything but the environment, or None when `pid` is gone."""
     status = _status(pid)
@@ -163,8 +177,7 @@ def process_facts(pid: int) -> ProcFacts | None:
         exe_stat: os.stat_result | None = os.stat(f"/proc/{pid}/exe")
     except OSError:
         exe_stat = None
-    nspid = status.get("NSpid", "").split()
-    nspgid = status.get("NSpgid", "").split()
+    vpid, vpgid, sid = _ids(status, fields)
     loginuid = int((_read(f"/proc/{pid}/loginuid") or b"4294967295").strip() or 4294967295)
     return ProcFacts(
         pid=pid,
@@ -175,9 +188,9 @@ def process_facts(pid: int) -> ProcFacts | None:
         cwd=readlink(f"/proc/{pid}/cwd"),
         uid=uid,
         gid=gid,
-        vpid=int(nspid[-1]) if nspid else None,
-        vpgid=int(nspgid[-1]) if nspgid else None,
-        sid=int(fields[3]),
+        vpid=vpid,
+        vpgid=vpgid,
+        sid=sid,
         tty=int(fields[4]),
         loginuid=-1 if loginuid == 0xFFFFFFFF else loginuid,
         cap_permitted=capabilities(int(status.get("CapPrm", "0"), 16)),

@@ -5,7 +5,8 @@ can match, plus the state calls that keep the fd table and the process identity 
 process lifecycles (fork, clone, exec, exit) reach the tracer as ptrace events without
 any trap. An exit stop doubles a trap's cost, so it is asked for only where the result or
 what the kernel did is needed: a call that creates a descriptor, an exec, a connect (its
-socket tuple), a cwd or identity change, or a call whose rules read `evt.res`/`evt.rawres`.
+socket tuple), a cwd or identity change, or a call whose rules read `evt.res`/`evt.rawres`;
+fcntl, trapped for every call, stops at its exit only when it duplicates a descriptor.
 Hot calls (accept, read/write, send/recv, epoll) are trapped only when a rule names them,
 and each such rule is reported.
 """
@@ -15,11 +16,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from mamori.runtime.agent.calls import CALLS, EXECS, FD_CREATORS, IDENTITY
+from mamori.runtime.agent.calls import (
+    CALLS,
+    EXECS,
+    F_DUPFD,
+    F_DUPFD_CLOEXEC,
+    FD_CREATORS,
+    IDENTITY,
+)
 from mamori.runtime.agent.usage import fields_of
 from mamori.runtime.rules.engine import priority_index
 from mamori.runtime.rules.ruleset import CompiledRule, Ruleset
-from mamori.runtime.tracer.interface import TrapPlan
+from mamori.runtime.tracer.interface import SyscallArgs, TrapPlan
 
 #: Calls trapped whatever the rules say, to keep the fd table and process facts right.
 STATE_CALLS = frozenset(
@@ -53,6 +61,11 @@ HOT_CALLS = frozenset(
     }
 )
 RESULT_FIELDS = frozenset({"evt.res", "evt.rawres"})
+
+
+def fcntl_duplicates(args: SyscallArgs) -> bool:
+    """Whether an fcntl call makes a new descriptor (F_DUPFD, F_DUPFD_CLOEXEC)."""
+    return args[1] in (F_DUPFD, F_DUPFD_CLOEXEC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +122,9 @@ def plan_traps(rules: Iterable[CompiledRule]) -> TrapSet:
     supported = wanted & CALLS.keys()
     trapped = frozenset(supported | STATE_CALLS)
     exits = frozenset((STATE_EXITS | result_read) & trapped)
+    exit_if = {} if "fcntl" in result_read else {"fcntl": fcntl_duplicates}
     return TrapSet(
-        plan=TrapPlan(trapped=trapped, exit_needed=exits),
+        plan=TrapPlan(trapped=trapped, exit_needed=exits, exit_if=exit_if),
         rules=rules,
         rule_calls=frozenset(supported),
         hot={call: tuple(names) for call, names in hot.items()},

@@ -12,9 +12,7 @@ import struct
 from dataclasses import dataclass
 
 from mamori.runtime.tracer import libc
-from mamori.runtime.tracer.interface import Arch
-
-Args = tuple[int, int, int, int, int, int]
+from mamori.runtime.tracer.interface import Arch, SyscallArgs
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +34,7 @@ class RegisterLayout:
             raise ValueError(f"{self.arch} register set: {len(raw)} bytes, expected {self.size}")
         return struct.unpack_from(f"<{self.words}Q", raw)
 
-    def entry(self, raw: bytes) -> tuple[int, Args]:
+    def entry(self, raw: bytes) -> tuple[int, SyscallArgs]:
         """The call number and its six arguments, at the entry (seccomp) stop."""
         words = self.unpack(raw)
         a = self.args

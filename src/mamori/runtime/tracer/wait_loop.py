@@ -2,7 +2,7 @@
 stops into `TraceSink` calls.
 
 Stops, by kind:
-- seccomp stop (a trapped call's entry): `syscall_entry`; calls whose result the plan needs
+- seccomp stop (a trapped call's entry): `syscall_entry`; calls whose result the plan wants
   are resumed with PTRACE_SYSCALL, which stops again at their exit (`syscall_exit`);
 - fork/vfork/clone events: `spawned`. The kernel attaches the new task itself; its first stop
   can reach the tracer before its parent's event, and is then held until that event, so the
@@ -26,7 +26,6 @@ import ctypes
 import os
 import signal
 import time
-from dataclasses import replace
 
 from mamori.runtime.tracer import libc
 from mamori.runtime.tracer.interface import Arch, SyscallStop, TraceSink, TrapPlan
@@ -59,8 +58,8 @@ class WaitLoop:
         self.layout = LAYOUTS[arch]
         self.registers = RegisterReader(self.layout)
         self.memory = ProcessMemory()
+        self.plan = plan
         self.trapped = plan.trapped
-        self.exit_needed = plan.exit_needed
         self.process_of: dict[int, int] = {root: root}  # every known thread → its process
         self.pending: dict[int, SyscallStop] = {}  # threads between a call's entry and exit
         self.starting: set[int] = set()  # announced by their parent, first stop not seen yet
@@ -148,7 +147,7 @@ class WaitLoop:
                 tid, self.process_of[tid], self.arch, name, args, None, time.time_ns()
             )
             self.sink.syscall_entry(stop, self.memory)
-            if name in self.exit_needed:
+            if self.plan.wants_exit(name, args):
                 self.pending[tid] = stop
         self._resume(tid)
 
@@ -159,7 +158,10 @@ class WaitLoop:
                 result = self.layout.returned(self.registers.read(tid))
             except OSError:
                 return
-            self.sink.syscall_exit(replace(entry, ret=result, ts=time.time_ns()), self.memory)
+            stop = SyscallStop(
+                tid, entry.pid, entry.arch, entry.name, entry.args, result, time.time_ns()
+            )
+            self.sink.syscall_exit(stop, self.memory)
         self._resume(tid)
 
     def _spawned(self, tid: int, event: int) -> None:
@@ -184,7 +186,7 @@ class WaitLoop:
             call = self.pending.pop(former, None)
             self.pending.pop(tid, None)
             if call is not None:
-                self.pending[tid] = replace(call, tid=tid)
+                self.pending[tid] = call._replace(tid=tid)
         self.sink.executed(tid, former)
         self._resume(tid)
 
