@@ -8,8 +8,8 @@ helpers):
                  repository's OSV records and the PyPA export, policy, JSON report) with an
                  empty layer cache;
   - mamori warm: the same with the layer cache filled;
-then the rendering of table + json + sarif + markdown for a synthetic result of 2,000
-findings (budget: 100 ms).
+then the rendering of each report format of a scan (table, json, sarif, junit, markdown) for
+a synthetic result of 2,000 findings (target: every format under 100 ms).
 
 Usage: .venv/bin/python bench/scan.py [--runs N]
 """
@@ -37,8 +37,8 @@ from tests.vulndb.helpers import FIXTURES, shared_osv_zip  # noqa: E402
 from mamori.model import Finding, Package, ScanResult  # noqa: E402
 from mamori.report import scan_formatter_for  # noqa: E402
 
-RENDER_FORMATS = ("table", "json", "sarif", "markdown")
-RENDER_BUDGET = 0.100  # seconds for all four formats
+RENDER_FORMATS = ("table", "json", "sarif", "junit", "markdown")
+RENDER_TARGET = 0.100  # seconds for each format
 # Only an informational rule: the vulnerable image then exits 0, which the timer requires.
 BENCH_POLICY = "name: bench\nrules:\n  - kind: image_config\n    informational: true\n"
 
@@ -99,12 +99,12 @@ def rendering(runs: int) -> None:
             formatter.render_scan(result)
             per_format[name].append(time.perf_counter() - started)
     medians = {name: statistics.median(times) for name, times in per_format.items()}
-    total = sum(medians.values())
     parts = ", ".join(f"{name} {seconds * 1000:.1f}" for name, seconds in medians.items())
-    verdict = "within" if total < RENDER_BUDGET else "OVER"
+    over = [name for name, seconds in medians.items() if seconds >= RENDER_TARGET]
+    verdict = f"OVER the target: {', '.join(over)}" if over else "every format within the target"
     print(
-        f"rendering 2,000 findings (median of {runs}, ms): {parts}; "
-        f"total {total * 1000:.1f} ms, {verdict} the {RENDER_BUDGET * 1000:.0f} ms budget"
+        f"rendering 2,000 findings (median of {runs}, ms; target: every format under "
+        f"{RENDER_TARGET * 1000:.0f} ms): {parts}; {verdict}"
     )
 
 

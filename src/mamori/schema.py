@@ -1,10 +1,16 @@
 """The native scan result on the wire: `mamori.scan/v1` as pydantic models.
 
-The models mirror `mamori.model`. `scan_result_from_inventory` gives an inventory alone
-(`mamori sbom`: no findings, no database), `scan_result_from_scan` a scan with its findings
-and the database they came from; `dump_scan_result` serialises either with sorted keys so that
-the same input always gives the same bytes. `policy` is the policy evaluation of a scan
-(null for an inventory alone); findings there are referred to by id and package.
+The models mirror `mamori.model`. `inventory_document` gives an inventory alone
+(`mamori sbom`: no findings, no database), `scan_document` a scan with its findings and the
+database they came from, both as JSON values (an enum member stands for its value: it is a
+str); `dump_document` serialises either with sorted keys so that the same input always gives the
+same bytes. `policy` is the policy evaluation of a scan (null for an inventory alone); findings
+there are referred to by id and package.
+
+Writing a document needs no validation: the code builds it from typed values, and validating
+2,000 findings costs more than rendering them. The models validate what is read (the server's
+ingest); `scan_result_from_scan` and `scan_result_from_inventory` give the validated model of a
+document, and the report tests prove that both ways give the same bytes.
 """
 
 from __future__ import annotations
@@ -26,10 +32,12 @@ from mamori.model import (
     PolicyEvaluation,
     RuleVerdict,
     ScanResult,
+    SeverityRating,
 )
 
 SCHEMA_ID: Final = "mamori.scan/v1"
 SCANNER_NAME = "mamori"
+_RANK = {rating: rating.rank for rating in SeverityRating}  # a dict: cheaper than the property
 
 
 class _Wire(BaseModel):
@@ -284,22 +292,37 @@ def rfc3339(moment: datetime) -> str:
 
 
 def scan_result_from_inventory(inventory: Inventory) -> ScanResultV1:
-    """An inventory alone: no findings, no database."""
-    return ScanResultV1.model_validate(_inventory_document(inventory))
+    """An inventory alone, validated: no findings, no database."""
+    return ScanResultV1.model_validate(inventory_document(inventory))
 
 
 def scan_result_from_scan(result: ScanResult) -> ScanResultV1:
-    """A scan: the inventory, its findings (worst first) and the database they came from."""
-    document = _inventory_document(result.inventory)
+    """A scan, validated: the inventory, its findings and the database they came from."""
+    return ScanResultV1.model_validate(scan_document(result))
+
+
+def inventory_document(inventory: Inventory) -> dict[str, Any]:
+    """An inventory alone as a `mamori.scan/v1` document: no findings, no database."""
+    return _inventory_document(inventory, sorted(inventory.packages, key=Package.sort_key))
+
+
+def scan_document(result: ScanResult) -> dict[str, Any]:
+    """A scan as a `mamori.scan/v1` document: the inventory, its findings (worst first) and
+    the database they came from."""
+    packages = sorted(result.inventory.packages, key=Package.sort_key)
+    document = _inventory_document(result.inventory, packages)
     document["warnings"] = [*result.inventory.warnings, *result.warnings]
     index: dict[Package, int] = {}  # equal packages (none in practice) share the first
-    for n, package in enumerate(sorted(result.inventory.packages, key=Package.sort_key)):
+    for n, package in enumerate(packages):
         index.setdefault(package, n)
     findings = sorted(
-        ((index[finding.package], finding) for finding in result.findings),
-        key=lambda item: (-item[1].severity.rating.rank, item[0], item[1].id),
+        (
+            (_RANK[finding.severity.rating], index[finding.package], finding.id, finding)
+            for finding in result.findings
+        ),
+        key=lambda item: (-item[0], item[1], item[2]),
     )
-    document["findings"] = [_finding(n, finding) for n, finding in findings]
+    document["findings"] = [_finding(n, finding) for _, n, _, finding in findings]
     db = result.db
     document["vulnerability_db"] = {
         "path": db.path,
@@ -318,11 +341,11 @@ def scan_result_from_scan(result: ScanResult) -> ScanResultV1:
     }
     document["policy"] = None if result.policy is None else _policy(result.policy)
     document["ci"] = None if result.ci is None else dataclasses.asdict(result.ci)
-    return ScanResultV1.model_validate(document)
+    return document
 
 
-def _inventory_document(inventory: Inventory) -> dict[str, Any]:
-    """The inventory part of a scan result; packages in `Package.sort_key` order."""
+def _inventory_document(inventory: Inventory, packages: list[Package]) -> dict[str, Any]:
+    """The inventory part of a scan result; `packages` in `Package.sort_key` order."""
     image = inventory.image
     config = image.config
     os_release = inventory.os
@@ -384,13 +407,12 @@ def _inventory_document(inventory: Inventory) -> dict[str, Any]:
                 for layer in image.layers
             ],
         },
-        "packages": [
-            _package(package) for package in sorted(inventory.packages, key=Package.sort_key)
-        ],
+        "packages": [_package(package) for package in packages],
         "warnings": list(inventory.warnings),
         "findings": [],
         "vulnerability_db": None,
         "policy": None,
+        "ci": None,
     }
     return document
 
@@ -399,7 +421,7 @@ def _package(package: Package) -> dict[str, Any]:
     return {
         "name": package.name,
         "version": package.version,
-        "type": package.type.value,
+        "type": package.type,
         "purl": package.purl,
         "cataloger": package.cataloger,
         "ecosystem": package.ecosystem,
@@ -429,15 +451,15 @@ def _finding(index: int, finding: Finding) -> dict[str, Any]:
             "index": index,
             "name": package.name,
             "version": package.version,
-            "type": package.type.value,
+            "type": package.type,
             "purl": package.purl,
             "location": package.locations[0].path if package.locations else "",
         },
         "installed_version": finding.installed_version,
         "fixed_version": finding.fixed_version,
-        "status": finding.status.value,
+        "status": finding.status,
         "severity": {
-            "rating": severity.rating.value,
+            "rating": severity.rating,
             "score": severity.score,
             "vector": severity.vector,
             "source": severity.source,
@@ -475,18 +497,18 @@ def _verdict(verdict: RuleVerdict) -> dict[str, Any]:
     return {
         "policy": verdict.policy,
         "rule_id": verdict.rule_id,
-        "kind": verdict.kind.value,
+        "kind": verdict.kind,
         "description": verdict.description,
         "passed": verdict.passed,
         "informational": verdict.informational,
         "findings": [_finding_ref(finding) for finding in verdict.findings],
         "packages": [
-            {"name": p.name, "version": p.version, "type": p.type.value, "purl": p.purl}
+            {"name": p.name, "version": p.version, "type": p.type, "purl": p.purl}
             for p in verdict.packages
         ],
         "config_issues": [
             {
-                "check": issue.check.value,
+                "check": issue.check,
                 "detail": issue.detail,
                 "informational": issue.informational,
             }
@@ -500,8 +522,8 @@ def _finding_ref(finding: Finding) -> dict[str, Any]:
         "id": finding.id,
         "package": finding.package.name,
         "version": finding.package.version,
-        "type": finding.package.type.value,
-        "severity": finding.severity.rating.value,
+        "type": finding.package.type,
+        "severity": finding.severity.rating,
     }
 
 
@@ -521,9 +543,13 @@ def _acceptance(acceptance: Acceptance) -> dict[str, Any]:
     }
 
 
-def dump_scan_result(result: ScanResultV1) -> bytes:
-    """Indented JSON with sorted keys: byte-for-byte stable for the same result."""
+def dump_document(document: dict[str, Any]) -> bytes:
+    """Indented JSON with sorted keys: byte-for-byte stable for the same document."""
     return orjson.dumps(
-        result.model_dump(mode="json", by_alias=True),
-        option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE,
+        document, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
     )
+
+
+def dump_scan_result(result: ScanResultV1) -> bytes:
+    """A validated result, as `dump_document` writes its document."""
+    return dump_document(result.model_dump(mode="json", by_alias=True))

@@ -269,9 +269,9 @@ def _server_acceptances(server: ApiSettings, image: str, log: ConsoleLog) -> tup
 
 def _upload(server: ApiSettings, result: ScanResult, log: ConsoleLog) -> bool:
     from mamori.client.api import ApiError, upload_scan
-    from mamori.schema import dump_scan_result, scan_result_from_scan
+    from mamori.schema import dump_document, scan_document
 
-    document = dump_scan_result(scan_result_from_scan(result))
+    document = dump_document(scan_document(result))
     log(f"uploading the result ({len(document)} bytes)")
     try:
         uploaded = upload_scan(server, document)

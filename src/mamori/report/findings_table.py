@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from rich.cells import cell_len
 from rich.table import Table
-from rich.text import Text
+from rich.text import Span, Text
 
 from mamori.model import Finding, FindingStatus, Package, ScanResult, SeverityRating
 from mamori.report.policy_block import POLICY_ROWS, policy_block
@@ -63,7 +63,7 @@ class FindingsTableFormatter:
         if findings:
             shown = findings if self.limit is None else findings[: self.limit]
             console.print()
-            console.print(_rows(shown), no_wrap=True, crop=False, overflow="ignore")
+            report.print_block(_rows(shown))
             hidden = len(findings) - len(shown)
             if hidden:
                 packages = len({f.package for f in findings[len(shown) :]})
@@ -84,9 +84,7 @@ class FindingsTableFormatter:
         if result.policy is not None:
             console.print()
             rows = None if self.limit is None else POLICY_ROWS
-            console.print(
-                policy_block(result.policy, rows), no_wrap=True, crop=False, overflow="ignore"
-            )
+            report.print_block(policy_block(result.policy, rows))
         return report.text()
 
 
@@ -170,19 +168,29 @@ def _count(n: int, singular: str, plural: str = "") -> str:
 
 
 def _rows(findings: list[Finding]) -> Text:
-    """One Text for the whole list: a rich Table costs about 0.4 ms per row."""
-    cells = [_HEADINGS, *(_cells(finding) for finding in findings)]
-    widths = [max(cell_len(row[column]) for row in cells) for column in range(len(_HEADINGS))]
-    text = Text()
-    for n, row in enumerate(cells):
-        style = "bold" if n == 0 else _STYLES[findings[n - 1].severity.rating]
-        for column, (cell, width) in enumerate(zip(row, widths, strict=True)):
-            last = column == len(row) - 1
-            padded = cell if last else cell + " " * (width - cell_len(cell) + _GAP)
-            text.append(padded, style=style if n == 0 or column == 0 else "")
-        text.append("\n")
-    text.rstrip()
-    return text
+    """The heading line in bold and one line per finding with its severity in colour.
+
+    Styled by spans over one string rather than by a Text per cell or a rich Table (about
+    0.4 ms per row); headings and severities are ASCII, so their widths are their lengths.
+    """
+    columns = list(zip(_HEADINGS, *(_cells(finding) for finding in findings), strict=True))
+    sizes = [[cell_len(cell) for cell in column] for column in columns]
+    rooms = [max(column) + _GAP for column in sizes[:-1]]  # the last column is not padded
+    padded = [
+        [cell + " " * (room - size) for cell, size in zip(column, column_sizes, strict=True)]
+        for column, column_sizes, room in zip(columns, sizes, rooms, strict=False)
+    ]
+    lines = ["".join(parts) for parts in zip(*padded, columns[-1], strict=True)]
+    spans, start = [], 0
+    for room in rooms:
+        spans.append(Span(start, start + room, "bold"))
+        start += room
+    spans.append(Span(start, len(lines[0]), "bold"))
+    offset = len(lines[0]) + 1
+    for line, finding in zip(lines[1:], findings, strict=True):
+        spans.append(Span(offset, offset + rooms[0], _STYLES[finding.severity.rating]))
+        offset += len(line) + 1
+    return Text("\n".join(lines), spans=spans)
 
 
 def _cells(finding: Finding) -> tuple[str, str, str, str, str, str]:

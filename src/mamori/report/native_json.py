@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from mamori.model import Inventory, ScanResult
-from mamori.schema import dump_scan_result, scan_result_from_inventory, scan_result_from_scan
+from mamori.schema import dump_document, inventory_document, scan_document
 
 
 class NativeJSONFormatter:
     name = "json"
 
     def render(self, inventory: Inventory) -> str:
-        return dump_scan_result(scan_result_from_inventory(inventory)).decode()
+        return dump_document(inventory_document(inventory)).decode()
 
     def render_scan(self, result: ScanResult) -> str:
-        return dump_scan_result(scan_result_from_scan(result)).decode()
+        return dump_document(scan_document(result)).decode()

@@ -68,8 +68,8 @@ def _verdict(text: Text, rule: RuleVerdict, limit: int | None) -> None:
 
 def _capped(text: Text, lines: Sequence[str], limit: int | None, style: str, indent: str) -> None:
     shown = lines if limit is None else lines[:limit]
-    for line in shown:
-        text.append(line + "\n", style=style)
+    if shown:  # one append: a Text costs about 0.05 ms per append
+        text.append("".join(line + "\n" for line in shown), style=style)
     if len(lines) > len(shown):
         text.append(f"{indent}… and {len(lines) - len(shown)} more\n", style="dim")
 

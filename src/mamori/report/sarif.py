@@ -10,9 +10,10 @@ so there are never more rules than results.
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 from urllib.parse import quote
+
+import orjson
 
 from mamori import __version__
 from mamori.model import Finding, ScanResult, SeverityRating
@@ -49,14 +50,15 @@ class SarifFormatter:
         findings = worst_first(result.findings)
         keep = min(len(findings), self.max_results)
         while True:
-            text = _document(result, findings[:keep], len(findings) - keep)
-            size = len(text.encode())
+            data = _document(result, findings[:keep], len(findings) - keep)
+            size = len(data)
             if size <= self.max_bytes or keep == 0:
-                return text
+                return data.decode()
             keep = min(keep - 1, int(keep * self.max_bytes / size * 0.95))
 
 
-def _document(result: ScanResult, findings: list[Finding], omitted: int) -> str:
+def _document(result: ScanResult, findings: list[Finding], omitted: int) -> bytes:
+    """The document as UTF-8, indented by two spaces, keys in the order written here."""
     rules: dict[str, int] = {}
     rule_objects: list[dict[str, Any]] = []
     results: list[dict[str, Any]] = []
@@ -87,7 +89,7 @@ def _document(result: ScanResult, findings: list[Finding], omitted: int) -> str:
             }
         ],
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
 
 
 def _rule(finding: Finding) -> dict[str, Any]:
