@@ -12,7 +12,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## demo: offline fail → pass: scan a vulnerable and a fixed demo image, compare them
+## demo: offline fail → pass (a vulnerable and a fixed demo image, compared), then a local
+## console with both scans uploaded (Ctrl-C stops it; `mamori demo --no-console` skips it)
 demo: $(STAMP)
 	$(BIN)/mamori demo
 

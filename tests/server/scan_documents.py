@@ -35,7 +35,15 @@ def demo_workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     env = {**os.environ, "MAMORI_CACHE_DIR": str(root / "cache")}
     env.pop("MAMORI_DB_PATH", None)
     done = subprocess.run(
-        [sys.executable, "-m", "mamori.cli", "demo", "--workdir", str(root / "work")],
+        [
+            sys.executable,
+            "-m",
+            "mamori.cli",
+            "demo",
+            "--workdir",
+            str(root / "work"),
+            "--no-console",
+        ],
         env=env,
         capture_output=True,
         text=True,

@@ -20,14 +20,21 @@ def register(app: typer.Typer) -> None:
     app.command(
         "demo",
         help="Build two demo images offline (vulnerable and fixed), scan both against a demo "
-        "snapshot of real advisories with the default policy and compare them. Everything is "
-        "written to --workdir; the real database is not touched.",
+        "snapshot of real advisories with the default policy and compare them; then start a "
+        "local console on 127.0.0.1 (port 8080 when free), upload both scans and keep it "
+        "running until Ctrl-C. Everything is written to --workdir; the real database is not "
+        "touched.",
     )(demo)
 
 
 def demo(
     workdir: Path = typer.Option(
-        Path(".demo"), "--workdir", help="Where the images, the demo database and reports go."
+        Path(".demo"),
+        "--workdir",
+        help="Where the images, the demo database, reports and the console's data go.",
+    ),
+    no_console: bool = typer.Option(
+        False, "--no-console", help="Stop after the comparison: no console, no uploads."
     ),
 ) -> None:
     def body() -> None:
@@ -58,8 +65,38 @@ def demo(
             report = workdir / f"{name}.json"
             write_output(OutputSpec("json", report), _render("json", results[name]))
         typer.echo("\n" + comparison(results))
+        if not no_console:
+            show_in_console(workdir / "console", results)
 
     guarded(body)
+
+
+def show_in_console(data_dir: Path, results: dict[str, ScanResult]) -> None:
+    """Start a local console, upload the scans in order, print where to look, serve until
+    Ctrl-C."""
+    from mamori.demo.console import (
+        ADMIN,
+        free_port,
+        running_console,
+        serve_until_interrupted,
+        upload_result,
+    )
+
+    typer.echo(f"\nStarting a local console (data in {data_dir}) ...")
+    with running_console(data_dir, free_port()) as (console, token):
+        ids = {name: upload_result(console, token, result) for name, result in results.items()}
+        typer.echo(
+            f"\nConsole: {console.url}/  user {ADMIN}, password {console.password}\n"
+            "  (generated for this run and shown only here; the next run starts afresh)\n"
+            f"  pipeline scans  {console.url}/\n"
+            f"  compare         {console.url}/scans/{ids['fixed']}/compare"
+            f"?base={ids['vulnerable']}  (fixed against vulnerable)\n"
+            f"  API             {console.url}/docs\n"
+            f"Server pid {console.process.pid}, log {console.log}. "
+            "Press Ctrl-C to stop the console."
+        )
+        serve_until_interrupted(console)
+    typer.echo("\nConsole stopped.")
 
 
 def _render(format_name: str, result: ScanResult) -> str:
