@@ -14,7 +14,9 @@ Functions:
     layers_of(session, scan_id) -> tuple[LayerRow, ...]       which layer brought what
     config_issues_of(session, scan_id) -> tuple[ConfigIssueRow, ...]
     previous_scan(session, scan_id) -> ScanSummary | None     same repository, older
-    compare(session, base_id, head_id) -> Comparison | None   new, fixed, unchanged; packages
+    compare(session, base_id, head_id, with_unchanged) -> Comparison | None
+                                                              new, fixed, unchanged; packages
+    unchanged_findings(session, base_id, head_id, offset, limit) -> Page[FindingRow] | None
     images(session, repository, offset, limit) -> Page[ImageRow]  latest per repository:tag
     repositories(session) -> tuple[RepositoryRow, ...]
     trend(session, repository, limit) -> tuple[TrendPoint, ...]   oldest first
@@ -35,8 +37,8 @@ from typing import Any, Generic, Literal, TypeVar
 
 import orjson
 import zstandard
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, tuple_, union
+from sqlalchemy.orm import Session, aliased
 
 from mamori.model import SeverityRating
 from mamori.server.auth.tables import User
@@ -236,7 +238,8 @@ class Comparison:
     head: ScanSummary
     new: tuple[FindingRow, ...]  # in head only
     fixed: tuple[FindingRow, ...]  # in base only (base's rows)
-    unchanged: tuple[FindingRow, ...]  # in both (head's rows)
+    unchanged: tuple[FindingRow, ...]  # in both (head's rows); empty unless asked for
+    unchanged_total: int
     packages_added: tuple[PackageRow, ...]
     packages_removed: tuple[PackageRow, ...]
     packages_changed: tuple[PackageChange, ...]
@@ -711,59 +714,149 @@ def config_issues_of(session: Session, scan_id: str | int) -> tuple[ConfigIssueR
 
 
 # -- compare ---------------------------------------------------------------------------------
+# Set-based: the other scan's keys are an uncorrelated `IN (SELECT …)` that both databases
+# evaluate once into a transient hash or b-tree, so no rows are diffed in Python and no index on
+# (possibly very long) names is needed.
+
+_COMPARE_ORDER = (ScanFinding.severity_rank.desc(), ScanFinding.position)
+# Aliases for the other scan's rows (and, in `_changed_packages`, the outer query's): built once,
+# as an ORM alias built per query costs milliseconds.
+_THEIR_FINDINGS = aliased(ScanFinding, name="their_findings")
+_THEIR_PACKAGES = aliased(ScanPackage, name="their_packages")
+_CHANGED_PACKAGES = aliased(ScanPackage, name="changed_packages")
 
 
-def _all_findings(session: Session, scan: int) -> list[FindingRow]:
+def _findings_against(scan: int, other: int, *, in_other: bool) -> list[ColumnElement[bool]]:
+    """`scan`'s findings whose key (vulnerability, package name and type) is, or is not, also
+    a key of `other`'s findings."""
+    keys = select(
+        _THEIR_FINDINGS.vuln_id, _THEIR_FINDINGS.package_name, _THEIR_FINDINGS.package_type
+    ).where(_THEIR_FINDINGS.scan_id == other)
+    key = tuple_(ScanFinding.vuln_id, ScanFinding.package_name, ScanFinding.package_type)
+    return [ScanFinding.scan_id == scan, key.in_(keys) if in_other else key.not_in(keys)]
+
+
+def _compared_findings(
+    session: Session,
+    conditions: list[ColumnElement[bool]],
+    *,
+    offset: int = 0,
+    limit: int | None = None,
+) -> tuple[FindingRow, ...]:
     rows = session.execute(
         select(*_FINDING_COLUMNS)
-        .where(ScanFinding.scan_id == scan)
-        .order_by(ScanFinding.severity_rank.desc(), ScanFinding.position)
+        .where(*conditions)
+        .order_by(*_COMPARE_ORDER)
+        .offset(offset)
+        .limit(limit)
     )
-    return [_finding_row(f) for f in rows]
+    return tuple(_finding_row(f) for f in rows)
 
 
-def _all_packages(session: Session, scan: int) -> list[PackageRow]:
-    stats = _finding_stats(session, scan)
+def _count_findings(session: Session, conditions: list[ColumnElement[bool]]) -> int:
+    return session.scalar(select(func.count()).select_from(ScanFinding).where(*conditions)) or 0
+
+
+def _packages_against(scan: int, other: int) -> list[ColumnElement[bool]]:
+    """`scan`'s packages with no package of the same name and type in `other`."""
+    keys = select(_THEIR_PACKAGES.name, _THEIR_PACKAGES.type).where(
+        _THEIR_PACKAGES.scan_id == other
+    )
+    return [ScanPackage.scan_id == scan, tuple_(ScanPackage.name, ScanPackage.type).not_in(keys)]
+
+
+def _packages_only_in(session: Session, scan: int, other: int) -> tuple[PackageRow, ...]:
     rows = session.execute(
-        select(*_PACKAGE_COLUMNS).where(ScanPackage.scan_id == scan).order_by(ScanPackage.position)
+        select(*_PACKAGE_COLUMNS)
+        .where(*_packages_against(scan, other))
+        .order_by(ScanPackage.position)
+    ).all()
+    stats = _finding_stats(session, scan) if rows else {}
+    return tuple(_package_row(p, stats) for p in rows)
+
+
+def _versions_not_in(scan: int, other: int) -> Select[str, str]:
+    """(name, type) of `scan`'s packages present in `other` but with a version `other` lacks."""
+    names = select(_THEIR_PACKAGES.name, _THEIR_PACKAGES.type).where(
+        _THEIR_PACKAGES.scan_id == other
     )
-    return [_package_row(p, stats) for p in rows]
+    versions = select(_THEIR_PACKAGES.name, _THEIR_PACKAGES.type, _THEIR_PACKAGES.version).where(
+        _THEIR_PACKAGES.scan_id == other
+    )
+    return select(ScanPackage.name, ScanPackage.type).where(
+        ScanPackage.scan_id == scan,
+        tuple_(ScanPackage.name, ScanPackage.type).in_(names),
+        tuple_(ScanPackage.name, ScanPackage.type, ScanPackage.version).not_in(versions),
+    )
 
 
-def _versions(packages: Sequence[PackageRow]) -> dict[tuple[str, str], tuple[str, ...]]:
-    found: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for p in packages:
-        found[(p.name, p.type)].add(p.version)
-    return {key: tuple(sorted(versions)) for key, versions in found.items()}
+def _changed_packages(session: Session, base: int, head: int) -> tuple[PackageChange, ...]:
+    """Packages in both scans whose sets of versions differ, by name and type."""
+    changed = union(_versions_not_in(head, base), _versions_not_in(base, head)).subquery()
+    rows = session.execute(
+        select(
+            _CHANGED_PACKAGES.scan_id,
+            _CHANGED_PACKAGES.name,
+            _CHANGED_PACKAGES.type,
+            _CHANGED_PACKAGES.version,
+        ).where(
+            _CHANGED_PACKAGES.scan_id.in_((base, head)),
+            tuple_(_CHANGED_PACKAGES.name, _CHANGED_PACKAGES.type).in_(
+                select(changed.c.name, changed.c.type)
+            ),
+        )
+    )
+    versions: dict[tuple[str, str], tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
+    for scan, name, type_, version in rows:
+        versions[(name, type_)][scan == head].add(version)
+    return tuple(
+        PackageChange(name, type_, tuple(sorted(old)), tuple(sorted(new)))
+        for (name, type_), (old, new) in sorted(versions.items())
+    )
 
 
-def compare(session: Session, base_id: str | int, head_id: str | int) -> Comparison | None:
+def compare(
+    session: Session, base_id: str | int, head_id: str | int, *, with_unchanged: bool = True
+) -> Comparison | None:
     """What changed from `base` to `head`: findings by (id, package name, type); packages by
-    (name, type), a package whose set of versions differs counted as changed."""
+    (name, type), a package whose set of versions differs counted as changed. Without
+    `with_unchanged` only the unchanged findings' count is read (`unchanged_findings` pages
+    through them)."""
     base, head = scan_summary(session, base_id), scan_summary(session, head_id)
     if base is None or head is None:
         return None
-    base_findings = _all_findings(session, int(base.id))
-    head_findings = _all_findings(session, int(head.id))
-    base_keys = {f.key for f in base_findings}
-    head_keys = {f.key for f in head_findings}
-    base_packages = _all_packages(session, int(base.id))
-    head_packages = _all_packages(session, int(head.id))
-    base_versions, head_versions = _versions(base_packages), _versions(head_packages)
+    old, new = int(base.id), int(head.id)
+    kept = _findings_against(new, old, in_other=True)
+    unchanged = _compared_findings(session, kept) if with_unchanged else ()
     return Comparison(
         base=base,
         head=head,
-        new=tuple(f for f in head_findings if f.key not in base_keys),
-        fixed=tuple(f for f in base_findings if f.key not in head_keys),
-        unchanged=tuple(f for f in head_findings if f.key in base_keys),
-        packages_added=tuple(p for p in head_packages if (p.name, p.type) not in base_versions),
-        packages_removed=tuple(p for p in base_packages if (p.name, p.type) not in head_versions),
-        packages_changed=tuple(
-            PackageChange(name, type_, base_versions[(name, type_)], versions)
-            for (name, type_), versions in sorted(head_versions.items())
-            if (name, type_) in base_versions and base_versions[(name, type_)] != versions
-        ),
+        new=_compared_findings(session, _findings_against(new, old, in_other=False)),
+        fixed=_compared_findings(session, _findings_against(old, new, in_other=False)),
+        unchanged=unchanged,
+        unchanged_total=len(unchanged) if with_unchanged else _count_findings(session, kept),
+        packages_added=_packages_only_in(session, new, old),
+        packages_removed=_packages_only_in(session, old, new),
+        packages_changed=_changed_packages(session, old, new),
     )
+
+
+def unchanged_findings(
+    session: Session,
+    base_id: str | int,
+    head_id: str | int,
+    *,
+    offset: int = 0,
+    limit: int = 100,
+) -> Page[FindingRow] | None:
+    """A page of the findings `head` shares with `base` (head's rows, worst first)."""
+    base, head = parse_scan_id(base_id), parse_scan_id(head_id)
+    if base is None or head is None or not (_exists(session, base) and _exists(session, head)):
+        return None
+    offset, limit = _clamp(offset, limit)
+    kept = _findings_against(head, base, in_other=True)
+    rows = _compared_findings(session, kept, offset=offset, limit=limit)
+    return Page(rows, _count_findings(session, kept), offset, limit)
 
 
 # -- images, repositories, trend -------------------------------------------------------------

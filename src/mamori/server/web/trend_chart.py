@@ -84,19 +84,20 @@ def trend_svg(points: Sequence[TrendPoint], title: str) -> str:
         f'<text class="tick" x="{WIDTH - RIGHT}" y="{axis_y + 16}" text-anchor="end">'
         f"{_time_label(last, same_day)}</text>"
     )
+    # Per point, once: the start of every tooltip (time and tag, escaped).
+    tips = [
+        escape(f"{p.created_at:%Y-%m-%d %H:%M} {p.tag or f'scan {p.scan_id}'}: ") for p in points
+    ]
     below = [0] * len(points)
     for severity in shown:
         above = [b + c.get(severity, 0) for b, c in zip(below, counts, strict=True)]
         outline = [f"{x:.1f},{y(v):.1f}" for x, v in zip(xs, above, strict=True)]
         outline += [f"{x:.1f},{y(v):.1f}" for x, v in reversed(list(zip(xs, below, strict=True)))]
         parts.append(f'<g class="series sev-{severity}"><polygon points="{" ".join(outline)}"/>')
-        for x, value, point, count in zip(xs, above, points, counts, strict=True):
-            when = point.created_at.strftime("%Y-%m-%d %H:%M")
-            label = point.tag or f"scan {point.scan_id}"
-            tip = f"{when} {label}: {count.get(severity, 0)} {severity}"
+        for x, value, tip, count in zip(xs, above, tips, counts, strict=True):
             parts.append(
-                f'<circle cx="{x:.1f}" cy="{y(value):.1f}" r="4"><title>{escape(tip)}</title>'
-                "</circle>"
+                f'<circle cx="{x:.1f}" cy="{y(value):.1f}" r="4"><title>{tip}'
+                f"{count.get(severity, 0)} {severity}</title></circle>"
             )
         parts.append("</g>")
         below = above

@@ -1,4 +1,7 @@
-"""A repository's findings per severity over time, as a chart drawn on the server."""
+"""A repository's findings per severity over time, as a chart drawn on the server.
+
+The page shows the last `TREND_SCANS` scans (and says so): one point per scan and severity
+keeps the chart readable and the page small; older scans are in the pipeline list."""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from mamori.server.web.trend_chart import trend_svg
 
 router = APIRouter(route_class=ConsolePageRoute)
 
-TREND_SCANS = 200
+TREND_SCANS = 100
 
 
 @router.get("/repositories/{repository:path}/trend", include_in_schema=False)
@@ -26,4 +29,12 @@ def trend_page(repository: str, request: Request, session: DbSession, user: User
     title = f"Vulnerabilities per severity in the last {len(points)} scans of {repository}"
     # trend_svg escapes every string it writes, so the markup is safe to insert as is.
     chart = Markup(trend_svg(points, title))
-    return render(request, "trend.html", user, repository=repository, points=points, chart=chart)
+    return render(
+        request,
+        "trend.html",
+        user,
+        repository=repository,
+        points=points,
+        chart=chart,
+        limit=TREND_SCANS,
+    )
