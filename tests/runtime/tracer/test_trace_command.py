@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import signal
@@ -311,3 +312,19 @@ os._exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
     assert status == errno.ENOSYS
     assert not sink.spawns
     assert not (tmp_path / "escaped").exists()
+
+
+def test_the_loop_ends_with_the_app_though_the_caller_has_other_children() -> None:
+    """A test runner (or the sidecar) has children of its own that outlive the app: the loop
+    must return when the app's tasks have ended, not wait for every child to end."""
+    bystander = subprocess.Popen(["sleep", "60"])
+    watchdog = threading.Timer(20, bystander.kill)  # ends a loop that waits for it anyway
+    watchdog.start()
+    try:
+        assert traced(["sh", "-c", "exit 4"])[0] == 4
+        assert bystander.poll() is None, "the wait loop waited for a child not of the app"
+    finally:
+        watchdog.cancel()
+        bystander.kill()
+        with contextlib.suppress(ChildProcessError):
+            bystander.wait(timeout=10)

@@ -14,9 +14,11 @@ Stops, by kind:
 When the app's first process ends, what is left of the app is killed (as when a container's
 main process ends) and the loop returns that first process's wait status. The first process
 is the agent's child (`trace_command`) or a process seized by the calling thread (sidecar
-mode). With the default `wait_options` the loop reaps every child of the calling process:
-nothing else in it may wait for children meanwhile; with `libc.WNOTHREAD` added it waits
-only for the calling thread's tracees, so that several threads can each follow an app.
+mode). The loop ends when every task of the app has been seen ending. With the default
+`wait_options` it waits for any child of the calling process (the exit of a child that is not
+the app's is consumed and ignored: nothing else may wait for children meanwhile); with
+`libc.WNOTHREAD` added it waits only for the calling thread's tracees, so that several threads
+can each follow an app.
 """
 
 from __future__ import annotations
@@ -79,10 +81,14 @@ class WaitLoop:
                 if os.WIFSTOPPED(status):
                     self._stopped(tid, status)
                     continue
+                if not self._follows(tid):
+                    continue  # another child of the calling process, not part of the app
                 self._ended(tid, status)
                 if tid == self.root:
                     root_status = status
                     self._kill_all()
+                if root_status is not None and not self._following():
+                    break
         except BaseException:
             self._kill_all()
             self._reap_all()
@@ -97,13 +103,24 @@ class WaitLoop:
                 os.kill(process, signal.SIGKILL)
 
     def _reap_all(self) -> None:
-        while True:
+        while self._following():
             try:
                 tid, status = os.waitpid(-1, self.wait_options)
             except ChildProcessError:
                 return
             if os.WIFSTOPPED(status):
                 libc.ptrace_resume(libc.PTRACE_CONT, tid)
+            elif self._follows(tid):
+                self._ended(tid, status)
+
+    def _follows(self, tid: int) -> bool:
+        return tid in self.process_of or tid in self.early
+
+    def _following(self) -> bool:
+        """Whether any task of the app is still to be seen ending. The loop stops then, not
+        when waitpid runs out of children: the calling process may have others (a test
+        runner's servers, the sidecar's other apps) that are none of the app's."""
+        return bool(self.process_of or self.early)
 
     def _resume(self, tid: int, signum: int = 0) -> None:
         request = libc.PTRACE_SYSCALL if tid in self.pending else libc.PTRACE_CONT
