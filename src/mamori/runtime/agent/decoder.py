@@ -314,9 +314,10 @@ class Decoder:
         target = procfs.readlink(f"/proc/{pid}/fd/{call.fd}") or ""
         entry = None
         if target.startswith("socket:["):
-            ends = fdinfo.socket_ends(pid, int(target[8:-1]))
+            inode = int(target[8:-1])
+            ends = fdinfo.socket_ends(pid, call.fd, inode)
             if ends is not None and ends.remote is not None and ends.remote[1] != 0:
-                entry = fdinfo.socket_fd(pid, call.fd, int(target[8:-1]))
+                entry = fdinfo.socket_entry(call.fd, inode, ends)
         if entry is None:
             entry = self._from_address(pid, call)
         if entry is not None:

@@ -1,5 +1,5 @@
 """The few libc calls the tracer makes through ctypes (ptrace, prctl, process_vm_readv, the
-seccomp system call), with the kernel constants they take."""
+seccomp and pidfd_getfd system calls), with the kernel constants they take."""
 
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ WNOTHREAD = 0x20000000  # __WNOTHREAD: only the calling thread's children and tr
 
 PR_SET_NO_NEW_PRIVS = 38
 SECCOMP_SET_MODE_FILTER = 1
+SYS_PIDFD_GETFD = 438  # the same number on every architecture (Linux >= 5.6)
 
 
 class TracerError(RuntimeError):
@@ -119,3 +120,12 @@ def current_cpu() -> int:
     if cpu < 0:
         raise _error("sched_getcpu")
     return cpu
+
+
+def pidfd_getfd(pidfd: int, fd: int) -> int:
+    """A copy, in this process, of descriptor `fd` of the process behind `pidfd` (close-on-exec);
+    OSError when the kernel is older than 5.6, the descriptor is closed or access is denied."""
+    copy = int(_syscall(ctypes.c_long(SYS_PIDFD_GETFD), ctypes.c_int(pidfd), ctypes.c_int(fd), 0))
+    if copy < 0:
+        raise _error("pidfd_getfd")
+    return copy
