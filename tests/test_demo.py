@@ -14,6 +14,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.signals import interruptible
+
 DEMO_TIMEOUT = 180  # seconds before a hanging demo is killed
 
 
@@ -84,6 +86,7 @@ def test_demo_console_serves_both_scans_until_ctrl_c(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=interruptible,
     )
     watchdog = threading.Timer(DEMO_TIMEOUT, demo.kill)
     watchdog.start()

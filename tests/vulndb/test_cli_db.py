@@ -14,6 +14,7 @@ from pathlib import Path
 from mamori.vulndb.build import import_paths
 from mamori.vulndb.layout import DbDir
 from mamori.vulndb.status import database_status
+from tests.signals import interruptible
 from tests.vulndb.helpers import FIXTURES, ROOT, OSVServer, fixture_members, write_zip
 
 MAMORI = [sys.executable, "-m", "mamori.cli"]
@@ -155,6 +156,7 @@ def test_ctrl_c_during_download_changes_nothing(tmp_path: Path, osv_server: OSVS
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=interruptible,
     )
     deadline = time.monotonic() + 30
     while len(state.requested("Alpine")) < 2:  # npm fetched anew, Alpine's request hangs
