@@ -283,7 +283,7 @@ class Decoder:
         elif name == "connect":
             return self._connected(pid, call)
         elif name in ("accept", "accept4"):
-            accepted = fdinfo.describe(pid, res, accepted=True)
+            accepted = fdinfo.accepted(pid, res)
             if accepted is not None:
                 self.table.open(pid, accepted)
             return accepted

@@ -52,6 +52,7 @@ _L4PROTO: dict[tuple[int, int], str] = {
     (socket.SOCK_DGRAM, socket.IPPROTO_UDP): "udp",
 }
 _NO_PEER = {"ipv4": ("0.0.0.0", 0), "ipv6": ("::", 0)}
+_MAPPED = "::ffff:"  # prefix of an IPv4-mapped IPv6 address, as inet_ntop writes it
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,9 +96,9 @@ def socket_ends(pid: int, num: int, inode: int) -> SocketEnds | None:
     return ends
 
 
-def _asked(pid: int, num: int, inode: int) -> SocketEnds | None:
-    """The ends as a copy of the descriptor tells them; None when the descriptor no longer
-    is socket `inode` or its protocol is none the /proc tables list (scan those)."""
+def _copy_of(pid: int, num: int) -> socket.SocketType:
+    """A socket object over a copy of descriptor `num` of `pid` (OSError: no copy can be
+    had, or the descriptor is no socket); the caller closes it."""
     pidfd = os.pidfd_open(pid)
     try:
         copy = pidfd_getfd(pidfd, num)
@@ -107,12 +108,18 @@ def _asked(pid: int, num: int, inode: int) -> SocketEnds | None:
         # The copy shares the app's open file: the object must never change its blocking
         # mode, and does not while no default socket timeout is set. `SocketType`, the bare
         # socket, gives family and type as plain numbers (no enum conversion per call).
-        sock = socket.SocketType(fileno=copy)
+        return socket.SocketType(fileno=copy)
     except OSError:
         os.close(copy)
         raise
+
+
+def _asked(pid: int, num: int, inode: int) -> SocketEnds | None:
+    """The ends as a copy of the descriptor tells them; None when the descriptor no longer
+    is socket `inode` or its protocol is none the /proc tables list (scan those)."""
+    sock = _copy_of(pid, num)
     try:
-        if os.fstat(copy).st_ino != inode:
+        if os.fstat(sock.fileno()).st_ino != inode:
             return None
         return _ends_of(sock)
     finally:
@@ -144,11 +151,18 @@ def _ends_of(sock: socket.SocketType) -> SocketEnds | None:
 
 
 def _host_port(address: tuple[str, int] | tuple[str, int, int, int]) -> tuple[str, int]:
-    """A socket module address as /proc shows it: no scope, IPv4-mapped as IPv4."""
+    """A socket module address as /proc shows it: no scope, IPv4-mapped as IPv4.
+
+    inet_ntop writes an IPv4-mapped address `::ffff:a.b.c.d`: cut as a string, since every
+    IPv4 client of a server listening on `::` has one and `ipaddress` costs ~10 µs a call."""
     host = address[0]
     if ":" in host:
-        ip = ipaddress.IPv6Address(host.partition("%")[0])
-        host = str(ip.ipv4_mapped or ip)
+        host = host.partition("%")[0]
+        if host.startswith(_MAPPED) and "." in host:
+            host = host[len(_MAPPED) :]
+        else:
+            ip = ipaddress.IPv6Address(host)
+            host = str(ip.ipv4_mapped or ip)
     return host, address[1]
 
 
@@ -197,6 +211,30 @@ def describe(pid: int, num: int, *, accepted: bool = False) -> FdInfo | None:
     if target.startswith("/memfd:"):
         return FdInfo(num, "memfd", target.removesuffix(" (deleted)"))
     return file_fd(pid, num, target)[0]
+
+
+def accepted(pid: int, num: int) -> FdInfo | None:
+    """The descriptor accept just returned, whose local end is the server.
+
+    Accept is paid per connection on a busy server: the copy alone tells the inode and the
+    ends, skipping the `/proc/PID/fd/N` read `describe` starts with. `describe` when no copy
+    can be had or the number no longer holds a socket."""
+    try:
+        sock = _copy_of(pid, num)
+    except OSError:
+        return describe(pid, num, accepted=True)
+    try:
+        inode = os.fstat(sock.fileno()).st_ino
+        try:
+            ends = _ends_of(sock)
+        except OSError as error:
+            _log.debug("socket %d of pid %d: %s, scanning /proc/%d/net", num, pid, error, pid)
+            ends = None
+    finally:
+        sock.close()
+    if ends is None:
+        ends = scanned_socket_ends(pid, inode)
+    return socket_entry(num, inode, ends, server=True)
 
 
 def file_fd(pid: int, num: int, target: str) -> tuple[FdInfo, os.stat_result | None]:
