@@ -23,7 +23,6 @@ import argparse
 import cProfile
 import os
 import pstats
-import shutil
 import statistics
 import subprocess
 import sys
@@ -34,49 +33,22 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from mamori.runtime.agent.container import Workload
-from mamori.runtime.agent.runner import AgentOptions, load_rules, monitoring
-from mamori.runtime.agent.trapset import plan_traps, rules_in_force
-from mamori.runtime.events import Container
-from mamori.runtime.tracer.interface import SyscallStop, TaskMemory
-from mamori.runtime.tracer.run import trace_command
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-RULES_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "falco-rules"
+from bench.tracer import CountingSink, compile_workloads  # noqa: E402
+
+from mamori.runtime.agent.container import Workload  # noqa: E402
+from mamori.runtime.agent.runner import AgentOptions, load_rules, monitoring  # noqa: E402
+from mamori.runtime.agent.trapset import plan_traps, rules_in_force  # noqa: E402
+from mamori.runtime.events import Container  # noqa: E402
+from mamori.runtime.tracer.run import trace_command  # noqa: E402
+
+RULES_DIR = ROOT.parent / "shared" / "data" / "falco-rules"
 DEFAULT_RULES = [
     RULES_DIR / name
     for name in ("falco_rules.yaml", "falco-incubating_rules.yaml", "falco-sandbox_rules.yaml")
 ]
-OPENS = r"""
-#include <fcntl.h>
-#include <stdlib.h>
-#include <unistd.h>
-int main(int argc, char **argv) {
-    for (int i = atoi(argv[1]); i > 0; i--) close(open("/etc/hostname", O_RDONLY));
-    return 0;
-}
-"""
-
-
-class NullSink:
-    """Counts the entry stops and does nothing else."""
-
-    def __init__(self) -> None:
-        self.stops = 0
-
-    def syscall_entry(self, stop: SyscallStop, memory: TaskMemory) -> None:
-        self.stops += 1
-
-    def syscall_exit(self, stop: SyscallStop, memory: TaskMemory) -> None:
-        pass
-
-    def spawned(self, parent_tid: int, child_tid: int, thread: bool) -> None:
-        pass
-
-    def executed(self, pid: int, former_tid: int) -> None:
-        pass
-
-    def exited(self, tid: int, status: int) -> None:
-        pass
 
 
 def redirect_loop(iterations: int) -> list[str]:
@@ -86,13 +58,8 @@ def redirect_loop(iterations: int) -> list[str]:
 
 def workloads(folder: Path) -> dict[str, Callable[[int], list[str]]]:
     """Each workload's command line for a number of iterations."""
-    if not shutil.which("gcc"):
-        raise SystemExit("bench/agent_events.py needs gcc to build its file-open loop")
-    source = folder / "opens.c"
-    source.write_text(OPENS)
-    binary = folder / "opens"
-    subprocess.run(["gcc", "-O2", "-o", str(binary), str(source)], check=True)
-    return {"redirect": redirect_loop, "opens": lambda n: [str(binary), str(n)]}
+    opens = compile_workloads(folder)["opens"]
+    return {"redirect": redirect_loop, "opens": lambda n: [str(opens), str(n)]}
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +91,7 @@ def main() -> None:
     loading = time.perf_counter() - started
     plan = plan_traps(rules_in_force(ruleset, "Debug")).plan
     cpu = sorted(os.sched_getaffinity(0))[0]
-    sink = NullSink()
+    sink = CountingSink(read_paths=False)
 
     def untraced(argv: list[str]) -> None:
         subprocess.run(argv, check=True, preexec_fn=lambda: os.sched_setaffinity(0, {cpu}))

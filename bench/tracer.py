@@ -65,12 +65,15 @@ int main(int argc, char **argv) {
 
 
 class CountingSink:
-    def __init__(self) -> None:
+    """Counts the entry stops; with `read_paths`, reads each path argument as a decoder would."""
+
+    def __init__(self, read_paths: bool = True) -> None:
         self.stops = 0
+        self.read_paths = read_paths
 
     def syscall_entry(self, stop: SyscallStop, memory: TaskMemory) -> None:
         self.stops += 1
-        if stop.name in PATH_ARG:
+        if self.read_paths and stop.name in PATH_ARG:
             memory.read_string(stop.tid, stop.args[PATH_ARG[stop.name]])
 
     def syscall_exit(self, stop: SyscallStop, memory: TaskMemory) -> None:

@@ -3,16 +3,14 @@ reads from /proc; a number that holds no socket is described from /proc like any
 
 from __future__ import annotations
 
-import json
 import logging
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from mamori.runtime.agent import fdinfo
+from tests.runtime.agent.holder import holding
 
 CHILD = """
 import json, os, socket, sys
@@ -41,24 +39,9 @@ FALLBACK = "scanning /proc"
 
 @pytest.fixture
 def held(tmp_path: Path) -> Iterator[tuple[int, dict[str, int]]]:
-    """(pid, descriptors) of a process holding accepted sockets; it ends with its stdin."""
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, f"{tmp_path}/sock"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert child.stdout is not None and child.stdin is not None
-    try:
-        yield child.pid, json.loads(child.stdout.readline())
-    finally:
-        child.stdin.close()
-        child.stdout.close()
-        try:
-            child.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+    """(pid, descriptors) of a process holding accepted sockets."""
+    with holding(CHILD, f"{tmp_path}/sock") as (child, fds):
+        yield child.pid, fds
 
 
 def test_an_accepted_tcp_socket_is_the_server_end(

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from mamori.runtime.agent import fdinfo
+from tests.runtime.agent.holder import holding
 
 CHILD = """
 import json, socket, sys
@@ -49,15 +47,7 @@ def _inode(pid: int, num: int) -> int:
 def test_copied_socket_ends_equal_the_scanned_ones(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(tmp_path / "sock")],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert child.stdout is not None and child.stdin is not None
-        fds: dict[str, int] = json.loads(child.stdout.readline())
+    with holding(CHILD, str(tmp_path / "sock")) as (child, fds):
         pid = child.pid
         caplog.set_level(logging.DEBUG, logger=fdinfo.__name__)
         found: dict[str, fdinfo.SocketEnds | None] = {}
@@ -84,10 +74,7 @@ def test_copied_socket_ends_equal_the_scanned_ones(
         inode = _inode(pid, fds["client"])
         assert fdinfo.socket_ends(pid, fds["udp4"], inode) == found["client"]
         assert FALLBACK in caplog.text
+        assert child.stdin is not None
         child.stdin.close()
         child.wait(timeout=10)
         assert fdinfo.socket_ends(pid, fds["client"], inode) is None
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
