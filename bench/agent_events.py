@@ -91,7 +91,7 @@ def main() -> None:
     loading = time.perf_counter() - started
     plan = plan_traps(rules_in_force(ruleset, "Debug")).plan
     cpu = sorted(os.sched_getaffinity(0))[0]
-    sink = CountingSink(read_paths=False)
+    sink = CountingSink(plan, read_paths=False)
 
     def untraced(argv: list[str]) -> None:
         subprocess.run(argv, check=True, preexec_fn=lambda: os.sched_setaffinity(0, {cpu}))

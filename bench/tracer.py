@@ -65,16 +65,19 @@ int main(int argc, char **argv) {
 
 
 class CountingSink:
-    """Counts the entry stops; with `read_paths`, reads each path argument as a decoder would."""
+    """Counts the entry stops; with `read_paths`, reads each path argument as a decoder would;
+    asks for the exits `plan` wants."""
 
-    def __init__(self, read_paths: bool = True) -> None:
+    def __init__(self, plan: TrapPlan, read_paths: bool = True) -> None:
+        self.plan = plan
         self.stops = 0
         self.read_paths = read_paths
 
-    def syscall_entry(self, stop: SyscallStop, memory: TaskMemory) -> None:
+    def syscall_entry(self, stop: SyscallStop, memory: TaskMemory) -> bool:
         self.stops += 1
         if self.read_paths and stop.name in PATH_ARG:
             memory.read_string(stop.tid, stop.args[PATH_ARG[stop.name]])
+        return self.plan.wants_exit(stop.name, stop.args)
 
     def syscall_exit(self, stop: SyscallStop, memory: TaskMemory) -> None:
         pass
@@ -123,7 +126,7 @@ def run(argv: list[str], cpu: int | None = None) -> None:
 def mamori(argv: list[str], exits: bool, placement: str, repeat: int) -> tuple[float, int]:
     """Median seconds and the trapped calls counted, for one placement."""
     plan = TrapPlan(CALLS, frozenset({"open", "openat"}) if exits else frozenset())
-    sink = CountingSink()
+    sink = CountingSink(plan)
 
     def traced() -> None:
         sink.stops = 0

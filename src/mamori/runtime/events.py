@@ -161,6 +161,7 @@ class FdInfo:
     is_server: bool = False
     connected: bool = False
     name_changed: bool = False  # the socket tuple changed on this event (UDP sendto…)
+    ino: int | None = None  # what the descriptor refers to: the entry is stale once it differs
 
     @property
     def is_socket(self) -> bool:

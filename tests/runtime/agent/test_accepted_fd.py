@@ -50,7 +50,7 @@ def test_an_accepted_tcp_socket_is_the_server_end(
     pid, fds = held
     caplog.set_level(logging.DEBUG, logger=fdinfo.__name__)
     entry = fdinfo.accepted(pid, fds["accepted"])
-    assert entry == fdinfo.describe(pid, fds["accepted"], accepted=True)
+    assert entry == fdinfo.describe(pid, fds["accepted"], server=True)
     assert entry is not None and entry.type == "ipv6" and entry.l4proto == "tcp"
     assert entry.is_server and entry.connected
     assert (entry.sip, entry.sport) == ("127.0.0.1", fds["port"])  # IPv4-mapped, unwrapped
@@ -61,9 +61,19 @@ def test_an_accepted_tcp_socket_is_the_server_end(
 def test_an_accepted_ipv6_socket_keeps_its_ipv6_ends(held: tuple[int, dict[str, int]]) -> None:
     pid, fds = held
     entry = fdinfo.accepted(pid, fds["accepted6"])
-    assert entry == fdinfo.describe(pid, fds["accepted6"], accepted=True)
+    assert entry == fdinfo.describe(pid, fds["accepted6"], server=True)
     assert entry is not None and (entry.sip, entry.sport) == ("::1", fds["port"])
     assert entry.cip == "::1" and entry.name == f"::1:{entry.cport}->::1:{fds['port']}"
+
+
+def test_an_accepted_socket_met_later_is_known_by_its_listening_port(
+    held: tuple[int, dict[str, int]],
+) -> None:
+    """accept's exit is skipped when no rule can match it: the socket is then described
+    when a later call uses it, and its local port, listened on, marks it the server end."""
+    pid, fds = held
+    for name in ("accepted", "accepted6"):
+        assert fdinfo.describe(pid, fds[name]) == fdinfo.accepted(pid, fds[name])
 
 
 def test_an_accepted_unix_socket_names_its_path(
@@ -71,7 +81,7 @@ def test_an_accepted_unix_socket_names_its_path(
 ) -> None:
     pid, fds = held
     entry = fdinfo.accepted(pid, fds["unix"])
-    assert entry == fdinfo.describe(pid, fds["unix"], accepted=True)
+    assert entry == fdinfo.describe(pid, fds["unix"], server=True)
     assert entry is not None and (entry.type, entry.name) == ("unix", f"{tmp_path}/sock")
 
 

@@ -116,3 +116,39 @@ def test_alerts_show_facts_as_changed_by_the_calls_before_them(
     assert after_exec["proc.name"] == "sh"
     assert after_exec["user.name"] == "nobody"
     assert after_exec["proc.cwd"] == f"{shared_folder}/sub"
+
+
+REUSE = """\
+import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT)
+os.fchmod(fd, 0o640)
+os.close(fd)  # not traced: no upstream rule matches close
+read_end, write_end = os.pipe()  # not traced either: takes the closed file's number
+assert read_end == fd, (read_end, fd)
+os.fchmod(read_end, 0o600)
+"""
+
+
+def test_a_descriptor_number_reused_unseen_is_described_anew(
+    agent: Callable[..., AgentRun], tmp_path: Path
+) -> None:
+    """The fd table keeps no entry past the inode /proc names for the number now."""
+    app = tmp_path / "app.py"
+    app.write_text(REUSE)
+    watch = tmp_path / "watch.yaml"
+    watch.write_text(
+        "- rule: Mode changed\n  desc: every fchmod\n  condition: evt.type = fchmod\n"
+        "  output: mode of %fd.name (%fd.type)\n  priority: WARNING\n"
+    )
+    run = agent(
+        [sys.executable, str(app), str(tmp_path / "first")], rules=[*rule_files(*ALL_FILES), watch]
+    )
+    assert run.code == 0, run.stderr
+    changed = [
+        (a["output_fields"]["fd.name"], a["output_fields"]["fd.type"])
+        for a in run.alerts
+        if a["rule"] == "Mode changed"
+    ]
+    assert changed[0] == (str(tmp_path / "first"), "file")
+    assert changed[1][0].startswith("pipe:[") and changed[1][1] == "pipe"
+    assert len(changed) == 2

@@ -17,6 +17,7 @@ PLAN = TrapPlan(trapped=PROCESS_CALLS | {"open", "openat"}, exit_needed=frozense
 
 @dataclass
 class RecordingSink:
+    plan: TrapPlan = PLAN  # the exits it asks for: those the plan wants
     entries: list[SyscallStop] = field(default_factory=list)
     exits: list[SyscallStop] = field(default_factory=list)
     paths: list[tuple[SyscallStop, str | None]] = field(default_factory=list)
@@ -34,7 +35,7 @@ class RecordingSink:
         elif tid not in self._known:
             self.order_errors.append(f"{what} from {tid} before it was spawned")
 
-    def syscall_entry(self, stop: SyscallStop, memory: TaskMemory) -> None:
+    def syscall_entry(self, stop: SyscallStop, memory: TaskMemory) -> bool:
         self._seen(stop.tid, stop.name)
         assert stop.ret is None
         self.entries.append(stop)
@@ -45,6 +46,7 @@ class RecordingSink:
         elif stop.name == "clone3":  # struct clone_args starts with the u64 flags
             raw = memory.read_bytes(stop.tid, stop.args[0], 8)
             self.clone_flags.append(int.from_bytes(raw or b"", "little"))
+        return self.plan.wants_exit(stop.name, stop.args)
 
     def syscall_exit(self, stop: SyscallStop, memory: TaskMemory) -> None:
         self._seen(stop.tid, f"{stop.name} exit")
@@ -78,7 +80,7 @@ class RecordingSink:
 def traced(
     argv: list[str], plan: TrapPlan = PLAN, same_cpu: bool = True
 ) -> tuple[int, RecordingSink]:
-    sink = RecordingSink()
+    sink = RecordingSink(plan)
     status = trace_command(argv, plan, sink, same_cpu=same_cpu)
     assert not sink.order_errors, sink.order_errors
     return status, sink

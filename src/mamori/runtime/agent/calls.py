@@ -81,6 +81,7 @@ FD_CREATORS = frozenset(
     {"open", "openat", "openat2", "creat", "socket", "accept", "accept4", "dup", "dup2", "dup3"}
 )
 OPENS = frozenset({"open", "openat", "openat2", "creat"})
+ACCEPTS = frozenset({"accept", "accept4"})
 EXECS = frozenset({"execve", "execveat"})
 IDENTITY = frozenset({"setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid"})
 #: Calls whose event acts on the descriptor in their `fd` argument.

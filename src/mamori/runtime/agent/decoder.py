@@ -2,9 +2,11 @@
 
 At a call's entry the arguments are decoded from the registers (strings of calls that
 yield no descriptor, and socket addresses of connect/sendto, from the app's memory); at
-its exit, when the plan asks for one, what the kernel did is read from /proc (the
-descriptor's target, the socket tuple, the new image). The event, with the process and
-fd entries current at that moment, goes to the engine; its alerts go to `emit`.
+its exit, when the plan asks for one and (for an exit only rules want) some rule can still
+match (`exit_filter`), what the kernel did is read from /proc (the descriptor's target, the
+socket tuple, the new image). The event, with the process and fd entries current at that
+moment, goes to the engine; its alerts go to `emit`. An fd entry is used only while
+`/proc/PID/fd/N` still names its inode (closes are not traced).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field, replace
 
 from mamori.runtime.agent import fdinfo, procfs
 from mamori.runtime.agent.calls import (
+    ACCEPTS,
     AT_FDCWD,
     EXECS,
     FD_REGISTER,
@@ -31,6 +34,7 @@ from mamori.runtime.agent.calls import (
     render_socktype,
     signed,
 )
+from mamori.runtime.agent.exit_filter import ExitFilter
 from mamori.runtime.agent.processes import Processes
 from mamori.runtime.agent.trapset import TrapSet, fcntl_duplicates
 from mamori.runtime.agent.usage import fields_of
@@ -50,6 +54,8 @@ from mamori.runtime.tracer.interface import SyscallStop, TaskMemory
 
 _SOCKET_TYPES = {2: "ipv4", 10: "ipv6", 1: "unix", 16: "netlink", 17: "packet"}
 _L4 = {1: "tcp", 2: "udp", 3: "raw"}
+#: Calls with an address whose entry points their socket's entry at that address.
+_RETARGETING = frozenset({"sendto", "sendmsg"})
 _EXE_FLAGS = (("exe_writable", "EXE_WRITABLE"), ("exe_from_memfd", "EXE_FROM_MEMFD"))
 
 
@@ -103,18 +109,24 @@ class Decoder:
         self.table = ThreadTable()
         want_env = any("proc.env" in fields_of(r) for r in traps.rules)
         self.processes = Processes(self.table, NameFiles(), want_env=want_env)
+        self.exit_filter = ExitFilter(traps.rules, traps.rule_exits)
         self.events = 0
         self._calls: dict[int, _Call] = {}
         self._fresh: set[int] = set()  # processes reloaded at their exec event
 
     # TraceSink -------------------------------------------------------------------------
 
-    def syscall_entry(self, stop: SyscallStop, memory: TaskMemory) -> None:
+    def syscall_entry(self, stop: SyscallStop, memory: TaskMemory) -> bool:
         spec = SPECS.get(stop.name)
         if spec is None:
-            return
+            return False
         pid = stop.pid
         name = stop.name
+        planned = wants_exit = self.traps.plan.wants_exit(name, stop.args)
+        if planned and name in self.traps.rule_exits:
+            wants_exit = self.exit_filter.may_match(self._make_event(stop, _Call({}), 0, None))
+            if not wants_exit and name not in _RETARGETING:
+                return False  # no rule can match, and the entry changes no table
         call = self._decode(stop, memory) if name in self.traps.rule_calls else _state_call(stop)
         if name == "close" and call.fd is not None:
             self.table.close(pid, call.fd)
@@ -127,12 +139,14 @@ class Decoder:
                 call.remote = self._sockaddr(memory, stop.tid, address, length)
         elif name == "connect":
             call.remote = self._sockaddr(memory, stop.tid, stop.args[1], stop.args[2])
-        if call.remote is not None and name in ("sendto", "sendmsg"):
+        if call.remote is not None and name in _RETARGETING:
             self._retarget(pid, call)
-        if self.traps.plan.wants_exit(name, stop.args):
+        if wants_exit:
             self._calls[stop.tid] = call
-        elif name in self.traps.rule_calls:
+            return True
+        if name in self.traps.rule_calls and not planned:
             self._event(stop, call, 0, self._acted_on(pid, call))
+        return False
 
     def syscall_exit(self, stop: SyscallStop, memory: TaskMemory) -> None:
         call = self._calls.pop(stop.tid, None)
@@ -235,10 +249,17 @@ class Decoder:
         """The fd entry of the call's descriptor argument (described from /proc if new)."""
         if call.fd is None or call.fd < 0:
             return None
-        entry = self.table.fd(pid, call.fd)
-        if entry is None:
-            entry = fdinfo.describe(pid, call.fd)
-            if entry is not None:
+        return self._current(pid, call.fd)
+
+    def _current(self, pid: int, num: int) -> FdInfo | None:
+        """The entry of descriptor `num`, checked against the inode it refers to now:
+        described anew from /proc when missing or stale (closed and the number reused)."""
+        entry = self.table.fd(pid, num)
+        if entry is None or entry.ino is None or entry.ino != fdinfo.inode_of(pid, num):
+            entry = fdinfo.describe(pid, num)
+            if entry is None:
+                self.table.close(pid, num)
+            else:
                 self.table.open(pid, entry)
         return entry
 
@@ -277,12 +298,13 @@ class Decoder:
                 res,
                 _SOCKET_TYPES.get(call.extra["domain"], "unix"),
                 l4proto=_L4.get(call.extra["socktype"] & 0xF),
+                ino=fdinfo.inode_of(pid, res),
             )
             self.table.open(pid, created)
             return created
         elif name == "connect":
             return self._connected(pid, call)
-        elif name in ("accept", "accept4"):
+        elif name in ACCEPTS:
             accepted = fdinfo.accepted(pid, res)
             if accepted is not None:
                 self.table.open(pid, accepted)
@@ -332,7 +354,7 @@ class Decoder:
             return self._acted_on(pid, call)
         if remote.family == "unix":
             return FdInfo(num, "unix", remote.path)
-        old = self.table.fd(pid, num)
+        old = self._current(pid, num)
         entry = FdInfo(num, remote.family, l4proto=old.l4proto if old else "tcp")
         assert remote.remote is not None
         entry.cip, entry.cport = ("::" if remote.family == "ipv6" else "0.0.0.0"), 0
@@ -343,6 +365,13 @@ class Decoder:
     # events --------------------------------------------------------------------------------
 
     def _event(self, stop: SyscallStop, call: _Call, res: int, fd: FdInfo | None) -> None:
+        self.events += 1
+        event = self._make_event(stop, call, res, fd)
+        event.num = self.events
+        for alert in self.engine.process(event):
+            self.emit(alert)
+
+    def _make_event(self, stop: SyscallStop, call: _Call, res: int, fd: FdInfo | None) -> Event:
         pid = stop.pid
         proc = self.processes.get(pid)
         if stop.tid != pid:  # another thread of the process: its own thread.tid
@@ -354,20 +383,16 @@ class Decoder:
             args = {"fd": res, **args}
         if stop.name == "connect" and fd is not None:
             args = {"res": res, "tuple": fd.display_name, **args}
-        self.events += 1
-        event = Event(
+        return Event(
             type=stop.name,
             proc=proc,
             args=args,
             res=res,
             ts=stop.ts,
-            num=self.events,
             fd=fd,
             container=self.container,
             dns=self.dns,
         )
-        for alert in self.engine.process(event):
-            self.emit(alert)
 
     def _exec_arguments(self, stop: SyscallStop, ppid: int) -> dict[str, ArgValue]:
         proc = self.processes.get(stop.pid)

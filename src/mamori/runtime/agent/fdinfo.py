@@ -52,6 +52,7 @@ _L4PROTO: dict[tuple[int, int], str] = {
     (socket.SOCK_DGRAM, socket.IPPROTO_UDP): "udp",
 }
 _NO_PEER = {"ipv4": ("0.0.0.0", 0), "ipv6": ("::", 0)}
+_LISTEN = "0A"  # TCP_LISTEN in /proc/net/tcp's st column
 _MAPPED = "::ffff:"  # prefix of an IPv4-mapped IPv6 address, as inet_ntop writes it
 
 
@@ -193,24 +194,60 @@ def scanned_socket_ends(pid: int, inode: int) -> SocketEnds | None:
     return None
 
 
-def describe(pid: int, num: int, *, accepted: bool = False) -> FdInfo | None:
+def describe(pid: int, num: int, *, server: bool | None = None) -> FdInfo | None:
     """The descriptor `num` of `pid` as an fd-table entry, or None when it is not open.
 
-    `accepted`: the descriptor came from accept, so the local end is the server."""
+    `server`: whether a socket's local end is the server (it came from accept); None when
+    no accept or connect of it was seen: a connected TCP socket is then taken for an
+    accepted one when its local port is one the process's network namespace listens on."""
     target = readlink(f"/proc/{pid}/fd/{num}")
     if target is None:
         return None
     if target.startswith("socket:["):
         inode = int(target[8:-1])
-        return socket_entry(num, inode, socket_ends(pid, num, inode), server=accepted)
+        ends = socket_ends(pid, num, inode)
+        if server is None:
+            server = (
+                ends is not None
+                and ends.l4proto == "tcp"
+                and ends.local is not None
+                and listening(pid, ends.local[1])
+            )
+        return socket_entry(num, inode, ends, server=server)
     if target.startswith("pipe:["):
-        return FdInfo(num, "pipe", target)
+        return FdInfo(num, "pipe", target, ino=int(target[6:-1]))
     if target.startswith("anon_inode:"):
         kind = target[len("anon_inode:") :]
-        return FdInfo(num, _ANON_TYPES.get(kind, "file"), target)
+        return FdInfo(num, _ANON_TYPES.get(kind, "file"), target, ino=inode_of(pid, num))
     if target.startswith("/memfd:"):
-        return FdInfo(num, "memfd", target.removesuffix(" (deleted)"))
+        return FdInfo(num, "memfd", target.removesuffix(" (deleted)"), ino=inode_of(pid, num))
     return file_fd(pid, num, target)[0]
+
+
+def listening(pid: int, port: int) -> bool:
+    """Whether a TCP socket listens on `port` in the network namespace of `pid` (a scan of
+    `/proc/PID/net/tcp*`: paid only for a connected socket met after it was made)."""
+    suffix = f":{port:04X}"
+    for table in ("tcp", "tcp6"):
+        try:
+            with open(f"/proc/{pid}/net/{table}", encoding="ascii") as stream:
+                next(stream, None)
+                for line in stream:
+                    parts = line.split(maxsplit=4)
+                    if len(parts) > 3 and parts[3] == _LISTEN and parts[1].endswith(suffix):
+                        return True
+        except OSError:
+            continue
+    return False
+
+
+def inode_of(pid: int, num: int) -> int | None:
+    """The inode of what descriptor `num` of `pid` refers to now; None when it is closed.
+    An fd-table entry is current while its inode is this one."""
+    try:
+        return os.stat(f"/proc/{pid}/fd/{num}").st_ino
+    except OSError:
+        return None
 
 
 def accepted(pid: int, num: int) -> FdInfo | None:
@@ -222,7 +259,7 @@ def accepted(pid: int, num: int) -> FdInfo | None:
     try:
         sock = _copy_of(pid, num)
     except OSError:
-        return describe(pid, num, accepted=True)
+        return describe(pid, num, server=True)
     try:
         inode = os.fstat(sock.fileno()).st_ino
         try:
@@ -244,17 +281,19 @@ def file_fd(pid: int, num: int, target: str) -> tuple[FdInfo, os.stat_result | N
     except OSError:
         st = None
     is_dir = st is not None and stat.S_ISDIR(st.st_mode)
-    return FdInfo(num, "directory" if is_dir else "file", target), st
+    ino = None if st is None else st.st_ino
+    return FdInfo(num, "directory" if is_dir else "file", target, ino=ino), st
 
 
 def socket_entry(num: int, inode: int, ends: SocketEnds | None, *, server: bool = False) -> FdInfo:
-    """The fd entry of socket `num` (`inode`) with these ends (None: unknown)."""
+    """The fd entry of socket `num` (`inode`) with these ends (None: unknown); `server`: the
+    local end is the server's (accept made the descriptor), else the client's."""
     if ends is None:
-        return FdInfo(num, "ipv4", f"socket:[{inode}]")
+        return FdInfo(num, "ipv4", f"socket:[{inode}]", ino=inode)
     if ends.family in ("unix", "netlink", "packet"):
-        return FdInfo(num, ends.family, ends.path)
+        return FdInfo(num, ends.family, ends.path, ino=inode)
     local, remote = ends.local, ends.remote
-    fd = FdInfo(num, ends.family, l4proto=ends.l4proto)
+    fd = FdInfo(num, ends.family, l4proto=ends.l4proto, ino=inode)
     client, server_end = (remote, local) if server else (local, remote)
     if client is not None and server_end is not None:
         fd.cip, fd.cport = client

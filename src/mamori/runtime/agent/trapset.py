@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mamori.runtime.agent.calls import (
+    ACCEPTS,
     CALLS,
     EXECS,
     F_DUPFD,
@@ -31,12 +32,10 @@ from mamori.runtime.tracer.interface import SyscallArgs, TrapPlan
 
 #: Calls trapped whatever the rules say, to keep the fd table and process facts right.
 STATE_CALLS = frozenset(
-    {"close", "dup", "dup2", "dup3", "fcntl", "socket", "connect", "chdir", "fchdir"}
-    | EXECS
-    | IDENTITY
+    {"dup", "dup2", "dup3", "fcntl", "socket", "connect", "chdir", "fchdir"} | EXECS | IDENTITY
 )
 #: Calls whose exit stop the decoder needs for its own tables.
-STATE_EXITS = FD_CREATORS | EXECS | IDENTITY | {"fcntl", "connect", "chdir", "fchdir"}
+STATE_EXITS = (FD_CREATORS - ACCEPTS) | EXECS | IDENTITY | {"fcntl", "connect", "chdir", "fchdir"}
 #: Calls a busy server makes per request or per byte: trapping one costs throughput.
 HOT_CALLS = frozenset(
     {
@@ -73,6 +72,7 @@ class TrapSet:
     plan: TrapPlan
     rules: tuple[CompiledRule, ...]  # the rules in force
     rule_calls: frozenset[str]  # calls some rule can match
+    rule_exits: frozenset[str]  # exits the rules alone want: skipped when none can match
     hot: dict[str, tuple[str, ...]]  # hot call → the rules that force it
     unrestricted: tuple[str, ...]  # rules that do not restrict the event type
     unsupported: frozenset[str]  # event types rules name that the decoder cannot produce
@@ -121,12 +121,14 @@ def plan_traps(rules: Iterable[CompiledRule]) -> TrapSet:
             result_read |= rule.types.names
     supported = wanted & CALLS.keys()
     trapped = frozenset(supported | STATE_CALLS)
-    exits = frozenset((STATE_EXITS | result_read) & trapped)
+    rule_exits = ((supported & FD_CREATORS) | result_read) & trapped
+    exits = frozenset(STATE_EXITS & trapped | rule_exits)
     exit_if = {} if "fcntl" in result_read else {"fcntl": fcntl_duplicates}
     return TrapSet(
         plan=TrapPlan(trapped=trapped, exit_needed=exits, exit_if=exit_if),
         rules=rules,
         rule_calls=frozenset(supported),
+        rule_exits=frozenset(rule_exits - STATE_EXITS),
         hot={call: tuple(names) for call, names in hot.items()},
         unrestricted=tuple(unrestricted),
         unsupported=frozenset(wanted - supported),

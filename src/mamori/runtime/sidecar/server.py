@@ -42,9 +42,9 @@ class SerializedSink:
         self._sink = sink
         self._lock = threading.Lock()
 
-    def syscall_entry(self, stop: SyscallStop, memory: TaskMemory) -> None:
+    def syscall_entry(self, stop: SyscallStop, memory: TaskMemory) -> bool:
         with self._lock:
-            self._sink.syscall_entry(stop, memory)
+            return self._sink.syscall_entry(stop, memory)
 
     def syscall_exit(self, stop: SyscallStop, memory: TaskMemory) -> None:
         with self._lock:

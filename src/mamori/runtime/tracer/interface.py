@@ -68,10 +68,14 @@ class TaskMemory(Protocol):
 class TraceSink(Protocol):
     """Receives the tracer's stops and lifecycle events, in the order they happened."""
 
-    def syscall_entry(self, stop: SyscallStop, memory: TaskMemory) -> None: ...
+    def syscall_entry(self, stop: SyscallStop, memory: TaskMemory) -> bool:
+        """True to stop at this call's exit too: the sink decides per invocation, within
+        what `TrapPlan.wants_exit` allows (the decoder also asks whether any rule can still
+        match once the result is known)."""
+        ...
 
     def syscall_exit(self, stop: SyscallStop, memory: TaskMemory) -> None:
-        """Only where `TrapPlan.wants_exit` said so at the entry, after `syscall_entry`."""
+        """Only where `syscall_entry` asked for it."""
         ...
 
     def spawned(self, parent_tid: int, child_tid: int, thread: bool) -> None:

@@ -2,8 +2,8 @@
 stops into `TraceSink` calls.
 
 Stops, by kind:
-- seccomp stop (a trapped call's entry): `syscall_entry`; calls whose result the plan wants
-  are resumed with PTRACE_SYSCALL, which stops again at their exit (`syscall_exit`);
+- seccomp stop (a trapped call's entry): `syscall_entry`; calls whose result the sink asks
+  for are resumed with PTRACE_SYSCALL, which stops again at their exit (`syscall_exit`);
 - fork/vfork/clone events: `spawned`. The kernel attaches the new task itself; its first stop
   can reach the tracer before its parent's event, and is then held until that event, so the
   sink always learns of a task before its first call;
@@ -60,7 +60,6 @@ class WaitLoop:
         self.layout = LAYOUTS[arch]
         self.registers = RegisterReader(self.layout)
         self.memory = ProcessMemory()
-        self.plan = plan
         self.trapped = plan.trapped
         self.process_of: dict[int, int] = {root: root}  # every known thread → its process
         self.pending: dict[int, SyscallStop] = {}  # threads between a call's entry and exit
@@ -163,8 +162,7 @@ class WaitLoop:
             stop = SyscallStop(
                 tid, self.process_of[tid], self.arch, name, args, None, time.time_ns()
             )
-            self.sink.syscall_entry(stop, self.memory)
-            if self.plan.wants_exit(name, args):
+            if self.sink.syscall_entry(stop, self.memory):
                 self.pending[tid] = stop
         self._resume(tid)
 
