@@ -70,6 +70,7 @@ class CountingSink:
 
     def __init__(self, plan: TrapPlan, read_paths: bool = True) -> None:
         self.plan = plan
+        self.epoch = 0  # it never answers SKIP
         self.stops = 0
         self.read_paths = read_paths
 

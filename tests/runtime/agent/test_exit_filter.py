@@ -19,13 +19,15 @@ from mamori.runtime.tracer.run import trace_command
 from tests.runtime.helpers import ALL_FILES, rule_files
 
 SERVER = """
-import socket
+import os, socket, sys
 listener = socket.create_server(("127.0.0.1", 0))
 for _ in range(3):
     client = socket.create_connection(listener.getsockname())
     accepted, _ = listener.accept()
     accepted.close()
     client.close()
+if len(sys.argv) > 2:  # run again as the image sys.argv[2] names
+    os.execv(sys.argv[2], [sys.argv[2], "-S", sys.argv[0], "again"])
 """
 
 
@@ -75,13 +77,17 @@ def test_no_rule_on_the_call_means_no_exit() -> None:
 
 
 class _Counting:
-    """The decoder, with the accept stops it asks for counted."""
+    """The decoder, with the accept stops it is told of counted."""
 
     def __init__(self, decoder: Decoder) -> None:
         self.decoder = decoder
         self.entries = self.exits = 0
 
-    def syscall_entry(self, stop: SyscallStop, memory: TaskMemory) -> bool:
+    @property
+    def epoch(self) -> int:
+        return self.decoder.epoch
+
+    def syscall_entry(self, stop: SyscallStop, memory: TaskMemory) -> int:
         self.entries += stop.name in ("accept", "accept4")
         return self.decoder.syscall_entry(stop, memory)
 
@@ -99,20 +105,38 @@ class _Counting:
         self.decoder.exited(tid, status)
 
 
-def _serve(interpreter: str) -> _Counting:
+def _serve(tmp_path: Path, interpreter: str, *then: str) -> _Counting:
     _, decoder = _upstream()
     sink = _Counting(decoder)
-    assert trace_command([interpreter, "-S", "-c", SERVER], decoder.traps.plan, sink) == 0
+    script = tmp_path / "server.py"
+    script.write_text(SERVER)
+    argv = [interpreter, "-S", str(script), "first", *then]
+    assert trace_command(argv, decoder.traps.plan, sink) == 0
     return sink
 
 
-def test_a_server_named_as_no_system_binary_takes_no_accept_exit() -> None:
-    sink = _serve(sys.executable)
-    assert (sink.entries, sink.exits) == (3, 0)
+def _tail(tmp_path: Path) -> str:
+    """This interpreter under the name of a system binary (proc.name is the name the image
+    was executed by)."""
+    tail = tmp_path / "tail"
+    os.symlink(os.path.realpath(sys.executable), tail)
+    return str(tail)
+
+
+def test_a_server_named_as_no_system_binary_is_told_of_its_first_accept_only(
+    tmp_path: Path,
+) -> None:
+    """The first accept's entry finds no rule can match: the next ones are resumed unseen."""
+    sink = _serve(tmp_path, sys.executable)
+    assert (sink.entries, sink.exits) == (1, 0)
 
 
 def test_a_server_named_as_a_system_binary_takes_every_accept_exit(tmp_path: Path) -> None:
-    tail = tmp_path / "tail"  # proc.name is the name the image was executed by
-    os.symlink(os.path.realpath(sys.executable), tail)
-    sink = _serve(str(tail))
+    sink = _serve(tmp_path, _tail(tmp_path))
     assert (sink.entries, sink.exits) == (3, 3)
+
+
+def test_an_exec_ends_the_skipping(tmp_path: Path) -> None:
+    """The server execs itself as `tail`: its accepts can now match, and are all seen."""
+    sink = _serve(tmp_path, sys.executable, _tail(tmp_path))
+    assert (sink.entries, sink.exits) == (1 + 3, 3)

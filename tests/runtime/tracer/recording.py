@@ -18,6 +18,7 @@ PLAN = TrapPlan(trapped=PROCESS_CALLS | {"open", "openat"}, exit_needed=frozense
 @dataclass
 class RecordingSink:
     plan: TrapPlan = PLAN  # the exits it asks for: those the plan wants
+    epoch: int = 0  # it never answers SKIP
     entries: list[SyscallStop] = field(default_factory=list)
     exits: list[SyscallStop] = field(default_factory=list)
     paths: list[tuple[SyscallStop, str | None]] = field(default_factory=list)

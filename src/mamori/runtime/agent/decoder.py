@@ -50,7 +50,7 @@ from mamori.runtime.events import (
     render_open_flags,
 )
 from mamori.runtime.rules.engine import Alert, Engine
-from mamori.runtime.tracer.interface import SyscallStop, TaskMemory
+from mamori.runtime.tracer.interface import EXIT, RESUME, SKIP, SyscallStop, TaskMemory
 
 _SOCKET_TYPES = {2: "ipv4", 10: "ipv6", 1: "unix", 16: "netlink", 17: "packet"}
 _L4 = {1: "tcp", 2: "udp", 3: "raw"}
@@ -110,23 +110,27 @@ class Decoder:
         want_env = any("proc.env" in fields_of(r) for r in traps.rules)
         self.processes = Processes(self.table, NameFiles(), want_env=want_env)
         self.exit_filter = ExitFilter(traps.rules, traps.rule_exits)
+        self.epoch = 0  # changes with the process facts the SKIP answers were based on
         self.events = 0
         self._calls: dict[int, _Call] = {}
         self._fresh: set[int] = set()  # processes reloaded at their exec event
 
     # TraceSink -------------------------------------------------------------------------
 
-    def syscall_entry(self, stop: SyscallStop, memory: TaskMemory) -> bool:
+    def syscall_entry(self, stop: SyscallStop, memory: TaskMemory) -> int:
         spec = SPECS.get(stop.name)
         if spec is None:
-            return False
+            return RESUME
         pid = stop.pid
         name = stop.name
         planned = wants_exit = self.traps.plan.wants_exit(name, stop.args)
         if planned and name in self.traps.rule_exits:
             wants_exit = self.exit_filter.may_match(self._make_event(stop, _Call({}), 0, None))
             if not wants_exit and name not in _RETARGETING:
-                return False  # no rule can match, and the entry changes no table
+                # no rule can match this call by this thread, whatever its arguments and
+                # result, and its entry changes no table: until the process facts change
+                # (`epoch`), its next ones are resumed unseen
+                return SKIP
         call = self._decode(stop, memory) if name in self.traps.rule_calls else _state_call(stop)
         if name == "close" and call.fd is not None:
             self.table.close(pid, call.fd)
@@ -143,10 +147,10 @@ class Decoder:
             self._retarget(pid, call)
         if wants_exit:
             self._calls[stop.tid] = call
-            return True
+            return EXIT
         if name in self.traps.rule_calls and not planned:
             self._event(stop, call, 0, self._acted_on(pid, call))
-        return False
+        return RESUME
 
     def syscall_exit(self, stop: SyscallStop, memory: TaskMemory) -> None:
         call = self._calls.pop(stop.tid, None)
@@ -164,6 +168,7 @@ class Decoder:
         self.processes.spawned(parent_tid, child_tid, thread)
 
     def executed(self, pid: int, former_tid: int) -> None:
+        self.epoch += 1
         self.processes.executed(pid, former_tid)
         self._fresh.add(pid)
         call = self._calls.pop(former_tid, None)
@@ -171,6 +176,7 @@ class Decoder:
             self._calls[pid] = call
 
     def exited(self, tid: int, status: int) -> None:
+        self.epoch += 1  # its children's ancestry changes
         self._calls.pop(tid, None)
         self.processes.exited(tid)
 
@@ -285,6 +291,8 @@ class Decoder:
             if name == "connect" and res == -errno.EINPROGRESS:
                 return self._connected(pid, call)
             return self._acted_on(pid, call)
+        if name in EXECS or name in IDENTITY or name in ("chdir", "fchdir"):
+            self.epoch += 1  # facts the rules read of the process change
         if name in EXECS:
             if pid not in self._fresh:
                 self.processes.executed(pid, pid)

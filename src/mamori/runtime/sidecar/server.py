@@ -42,7 +42,11 @@ class SerializedSink:
         self._sink = sink
         self._lock = threading.Lock()
 
-    def syscall_entry(self, stop: SyscallStop, memory: TaskMemory) -> bool:
+    @property
+    def epoch(self) -> int:
+        return self._sink.epoch
+
+    def syscall_entry(self, stop: SyscallStop, memory: TaskMemory) -> int:
         with self._lock:
             return self._sink.syscall_entry(stop, memory)
 

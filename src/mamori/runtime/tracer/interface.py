@@ -65,13 +65,26 @@ class TaskMemory(Protocol):
         ...
 
 
+#: What `TraceSink.syscall_entry` answers. RESUME: nothing more of this call. EXIT: stop at
+#: its exit too and report it. SKIP: nothing more of this call, and, while the sink's `epoch`
+#: stays the same, this thread's later entries of the same call are resumed unreported (the
+#: sink found they cannot matter: a server's accepts under rules that no accept of its can
+#: meet); the sink changes `epoch` whenever what it decided on may have changed.
+RESUME, EXIT, SKIP = 0, 1, 2
+
+
 class TraceSink(Protocol):
     """Receives the tracer's stops and lifecycle events, in the order they happened."""
 
-    def syscall_entry(self, stop: SyscallStop, memory: TaskMemory) -> bool:
-        """True to stop at this call's exit too: the sink decides per invocation, within
-        what `TrapPlan.wants_exit` allows (the decoder also asks whether any rule can still
-        match once the result is known)."""
+    @property
+    def epoch(self) -> int:
+        """Changes whenever the grounds of its SKIP answers may have changed."""
+        ...
+
+    def syscall_entry(self, stop: SyscallStop, memory: TaskMemory) -> int:
+        """RESUME, EXIT or SKIP (False and True are RESUME and EXIT): the sink decides per
+        invocation, within what `TrapPlan.wants_exit` allows (the decoder also asks whether
+        any rule can still match once the result is known)."""
         ...
 
     def syscall_exit(self, stop: SyscallStop, memory: TaskMemory) -> None:

@@ -4,6 +4,8 @@ stops into `TraceSink` calls.
 Stops, by kind:
 - seccomp stop (a trapped call's entry): `syscall_entry`; calls whose result the sink asks
   for are resumed with PTRACE_SYSCALL, which stops again at their exit (`syscall_exit`);
+  a call the sink answered SKIP for is, in that thread and while the sink's epoch holds,
+  resumed at once on its number alone (a server's accept costs the stop and no more);
 - fork/vfork/clone events: `spawned`. The kernel attaches the new task itself; its first stop
   can reach the tracer before its parent's event, and is then held until that event, so the
   sink always learns of a task before its first call;
@@ -30,12 +32,14 @@ import signal
 import time
 
 from mamori.runtime.tracer import libc
-from mamori.runtime.tracer.interface import Arch, SyscallStop, TraceSink, TrapPlan
+from mamori.runtime.tracer.interface import EXIT, SKIP, Arch, SyscallStop, TraceSink, TrapPlan
 from mamori.runtime.tracer.memory import ProcessMemory
-from mamori.runtime.tracer.registers import LAYOUTS, RegisterReader
+from mamori.runtime.tracer.registers import LAYOUTS, CallNumberReader, RegisterReader
 from mamori.runtime.tracer.syscalls import TABLES
 
 _SYSCALL_STOP = signal.SIGTRAP | 0x80  # PTRACE_O_TRACESYSGOOD
+#: The wait status of a seccomp stop, whole.
+_SECCOMP_STATUS = (libc.PTRACE_EVENT_SECCOMP << 16) | (signal.SIGTRAP << 8) | 0x7F
 _GROUP_STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
 _SPAWN_EVENTS = frozenset(
     {libc.PTRACE_EVENT_FORK, libc.PTRACE_EVENT_VFORK, libc.PTRACE_EVENT_CLONE}
@@ -59,12 +63,15 @@ class WaitLoop:
         self.table = TABLES[arch]
         self.layout = LAYOUTS[arch]
         self.registers = RegisterReader(self.layout)
+        self.numbers = CallNumberReader()
         self.memory = ProcessMemory()
         self.trapped = plan.trapped
         self.process_of: dict[int, int] = {root: root}  # every known thread → its process
         self.pending: dict[int, SyscallStop] = {}  # threads between a call's entry and exit
         self.starting: set[int] = set()  # announced by their parent, first stop not seen yet
         self.early: set[int] = set()  # stopped before their parent's event: held
+        self.skips: dict[int, set[int]] = {}  # thread → numbers of the calls it resumes unseen
+        self.skips_epoch = sink.epoch  # the sink's epoch the skips were given in
         self._message = ctypes.c_ulong()
         self._message_address = ctypes.addressof(self._message)
 
@@ -77,6 +84,8 @@ class WaitLoop:
                     tid, status = os.waitpid(-1, self.wait_options)
                 except ChildProcessError:
                     break
+                if status == _SECCOMP_STATUS and tid in self.skips and self._skipped(tid):
+                    continue
                 if os.WIFSTOPPED(status):
                     self._stopped(tid, status)
                     continue
@@ -152,6 +161,27 @@ class WaitLoop:
         else:  # a signal on its way to the thread: deliver it
             self._resume(tid, signum)
 
+    def _skipped(self, tid: int) -> bool:
+        """Whether this seccomp stop is one the sink said to resume unseen (it is, then)."""
+        if self.sink.epoch != self.skips_epoch:
+            self.skips.clear()
+            self.skips_epoch = self.sink.epoch
+            return False
+        try:
+            number = self.numbers.read(tid)
+        except OSError:  # killed meanwhile: its end is reported
+            return True
+        if number not in self.skips[tid]:
+            return False
+        libc.ptrace_resume(libc.PTRACE_CONT, tid)
+        return True
+
+    def _skip(self, tid: int, number: int) -> None:
+        if self.sink.epoch != self.skips_epoch:
+            self.skips.clear()
+            self.skips_epoch = self.sink.epoch
+        self.skips.setdefault(tid, set()).add(number)
+
     def _entry(self, tid: int) -> None:
         try:
             number, args = self.layout.entry(self.registers.read(tid))
@@ -162,8 +192,11 @@ class WaitLoop:
             stop = SyscallStop(
                 tid, self.process_of[tid], self.arch, name, args, None, time.time_ns()
             )
-            if self.sink.syscall_entry(stop, self.memory):
+            verdict = self.sink.syscall_entry(stop, self.memory)
+            if verdict == EXIT:
                 self.pending[tid] = stop
+            elif verdict == SKIP:
+                self._skip(tid, number)
         self._resume(tid)
 
     def _exit(self, tid: int) -> None:
@@ -196,7 +229,9 @@ class WaitLoop:
 
     def _executed(self, tid: int) -> None:
         former = self._event_message(tid)
+        self.skips.pop(tid, None)
         if former != tid:  # the former thread id is gone without an exit report
+            self.skips.pop(former, None)
             self.process_of.pop(former, None)
             call = self.pending.pop(former, None)
             self.pending.pop(tid, None)
@@ -208,6 +243,7 @@ class WaitLoop:
     def _ended(self, tid: int, status: int) -> None:
         self.process_of.pop(tid, None)
         self.pending.pop(tid, None)
+        self.skips.pop(tid, None)
         self.starting.discard(tid)
         self.early.discard(tid)
         self.sink.exited(tid, status)
