@@ -2,7 +2,8 @@
 under the three upstream Falco rule files; the agent's peak RSS; events decoded per second.
 
 Throughput is measured with keep-alive and with `Connection: close` (a connection per
-request: the accept the upstream network rules force into the trap set is paid per request).
+request: the upstream network rules name accept, which the agent traps only in processes
+those rules can match — system binaries —, so node should pay nothing per connection).
 Placement: `same` runs the server side (node, or the agent and node) on CPU 0 with the agent
 keeping tracer and app together (--same-cpu, its default), and wrk on CPU 1; `any` leaves
 node, tracer and wrk to the scheduler (--any-cpu). Each placement has its own untraced

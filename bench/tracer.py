@@ -83,6 +83,9 @@ class CountingSink:
     def syscall_exit(self, stop: SyscallStop, memory: TaskMemory) -> None:
         pass
 
+    def demanded(self, pid: int) -> frozenset[str]:
+        return frozenset()
+
     def spawned(self, parent_tid: int, child_tid: int, thread: bool) -> None:
         pass
 

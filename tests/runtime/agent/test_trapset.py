@@ -17,7 +17,8 @@ def test_upstream_rules() -> None:
     assert "close" not in plan.trapped  # no rule matches it; stale fd entries are caught on use
     assert {"openat", "execve", "connect", "socket", "dup2"} <= plan.exit_needed
     assert "close" not in plan.exit_needed and "symlinkat" not in plan.exit_needed
-    assert plan.exit_needed <= plan.trapped
+    assert plan.exit_needed <= plan.trapped | plan.on_demand
+    assert plan.on_demand == {"accept", "accept4", "sendto", "sendmsg"}  # hot: per process
     assert "Network Connection outside Local Subnet" in traps.hot["accept"]
     assert any("hot call accept is trapped" in line for line in traps.summary())
 
@@ -38,5 +39,5 @@ def test_a_rule_on_read_forces_a_hot_call_and_is_named(tmp_path: Path) -> None:
 def test_min_priority_narrows_the_set() -> None:
     ruleset = load_ruleset(rule_files(*ALL_FILES))
     critical = plan_traps(rules_in_force(ruleset, "Critical"))
-    assert "accept" not in critical.plan.trapped and not critical.hot
+    assert "accept" not in critical.plan.trapped | critical.plan.on_demand and not critical.hot
     assert {"execve", "userfaultfd"} <= critical.rule_calls

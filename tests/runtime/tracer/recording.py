@@ -54,6 +54,9 @@ class RecordingSink:
         assert stop.ret is not None
         self.exits.append(stop)
 
+    def demanded(self, pid: int) -> frozenset[str]:
+        return self.plan.on_demand  # every process traps them: the tests see them all
+
     def spawned(self, parent_tid: int, child_tid: int, thread: bool) -> None:
         self._seen(parent_tid, "spawn")
         self._known.add(child_tid)

@@ -34,7 +34,7 @@ from mamori.runtime.agent.calls import (
     render_socktype,
     signed,
 )
-from mamori.runtime.agent.exit_filter import ExitFilter
+from mamori.runtime.agent.prefilter import Prefilter, known_at_entry, known_from_exec
 from mamori.runtime.agent.processes import Processes
 from mamori.runtime.agent.trapset import TrapSet, fcntl_duplicates
 from mamori.runtime.agent.usage import fields_of
@@ -109,7 +109,8 @@ class Decoder:
         self.table = ThreadTable()
         want_env = any("proc.env" in fields_of(r) for r in traps.rules)
         self.processes = Processes(self.table, NameFiles(), want_env=want_env)
-        self.exit_filter = ExitFilter(traps.rules, traps.rule_exits)
+        self.exit_filter = Prefilter(traps.rules, traps.rule_exits, known_at_entry)
+        self.exec_filter = Prefilter(traps.rules, traps.plan.on_demand, known_from_exec)
         self.epoch = 0  # changes with the process facts the SKIP answers were based on
         self.events = 0
         self._calls: dict[int, _Call] = {}
@@ -174,6 +175,14 @@ class Decoder:
         call = self._calls.pop(former_tid, None)
         if call is not None:
             self._calls[pid] = call
+
+    def demanded(self, pid: int) -> frozenset[str]:
+        proc = self.processes.get(pid)
+        return frozenset(
+            call
+            for call in self.traps.plan.on_demand
+            if self.exec_filter.may_match(Event(call, proc, container=self.container))
+        )
 
     def exited(self, tid: int, status: int) -> None:
         self.epoch += 1  # its children's ancestry changes

@@ -84,10 +84,15 @@ class TrapSet:
             f"rules: {len(self.rules)} in force; trapping {len(trapped)} calls "
             f"({len(exits)} with exit stops): {', '.join(sorted(trapped))}"
         ]
+        if self.plan.on_demand:
+            lines.append(
+                "trapping on demand (x86_64: only in the processes whose exec makes a rule on "
+                f"them possible; elsewhere in all): {', '.join(sorted(self.plan.on_demand))}"
+            )
         for call, rules in sorted(self.hot.items()):
             lines.append(
-                f"warning: hot call {call} is trapped (it slows busy servers) because of: "
-                + "; ".join(rules)
+                f"warning: hot call {call} is trapped in the processes these rules can match "
+                "at their exec (it slows busy servers there): " + "; ".join(rules)
             )
         for name in self.unrestricted:
             lines.append(
@@ -120,12 +125,13 @@ def plan_traps(rules: Iterable[CompiledRule]) -> TrapSet:
         if fields_of(rule) & RESULT_FIELDS:
             result_read |= rule.types.names
     supported = wanted & CALLS.keys()
-    trapped = frozenset(supported | STATE_CALLS)
-    rule_exits = ((supported & FD_CREATORS) | result_read) & trapped
-    exits = frozenset(STATE_EXITS & trapped | rule_exits)
+    on_demand = frozenset((supported & HOT_CALLS) - STATE_CALLS)
+    trapped = frozenset((supported - on_demand) | STATE_CALLS)
+    rule_exits = ((supported & FD_CREATORS) | result_read) & (trapped | on_demand)
+    exits = frozenset((STATE_EXITS & trapped) | rule_exits)
     exit_if = {} if "fcntl" in result_read else {"fcntl": fcntl_duplicates}
     return TrapSet(
-        plan=TrapPlan(trapped=trapped, exit_needed=exits, exit_if=exit_if),
+        plan=TrapPlan(trapped=trapped, exit_needed=exits, exit_if=exit_if, on_demand=on_demand),
         rules=rules,
         rule_calls=frozenset(supported),
         rule_exits=frozenset(rule_exits - STATE_EXITS),

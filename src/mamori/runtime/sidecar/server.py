@@ -23,7 +23,7 @@ from types import FrameType
 from mamori.errors import MamoriError
 from mamori.runtime.agent.runner import log
 from mamori.runtime.sidecar.protocol import HELLO, error_frame, filter_frame, peer_pid, read_exact
-from mamori.runtime.tracer import libc
+from mamori.runtime.tracer import injection, libc
 from mamori.runtime.tracer.interface import SyscallStop, TaskMemory, TraceSink, TrapPlan
 from mamori.runtime.tracer.launcher import seize
 from mamori.runtime.tracer.run import exit_code
@@ -53,6 +53,10 @@ class SerializedSink:
     def syscall_exit(self, stop: SyscallStop, memory: TaskMemory) -> None:
         with self._lock:
             self._sink.syscall_exit(stop, memory)
+
+    def demanded(self, pid: int) -> frozenset[str]:
+        with self._lock:
+            return self._sink.demanded(pid)
 
     def spawned(self, parent_tid: int, child_tid: int, thread: bool) -> None:
         with self._lock:
@@ -91,7 +95,9 @@ class SidecarServer:
         self.plan = plan
         self.sink = SerializedSink(sink)
         self.arch = host_arch()
-        self.program = build_filter(TABLES[self.arch], plan.trapped)
+        self.program = build_filter(
+            TABLES[self.arch], plan.first_filter(self.arch in injection.SUPPORTED)
+        )
         self.apps: set[int] = set()  # the pids of the apps traced now
 
     def serve(self) -> None:

@@ -25,11 +25,20 @@ class TrapPlan:
     `trapped` holds syscall names of the tracer's table (e.g. "openat", "execve");
     names absent from an architecture's table (aarch64 has no "open") are ignored there.
     `exit_if` narrows a call of `exit_needed` to the invocations whose arguments pass its
-    test (fcntl makes a descriptor only for F_DUPFD*): an exit stop doubles a trap's cost."""
+    test (fcntl makes a descriptor only for F_DUPFD*): an exit stop doubles a trap's cost.
+    `on_demand` calls are trapped only in the processes whose exec the sink says need them
+    (`TraceSink.demanded`), where the tracer can stack a filter (`injection`); elsewhere
+    they are trapped like the others."""
 
     trapped: frozenset[str]
     exit_needed: frozenset[str]
     exit_if: Mapping[str, Callable[[SyscallArgs], bool]] = field(default_factory=dict)
+    on_demand: frozenset[str] = frozenset()
+
+    def first_filter(self, per_process: bool) -> frozenset[str]:
+        """The calls the app's first filter traps: the on-demand ones too unless the tracer
+        can trap them `per_process`."""
+        return self.trapped if per_process else self.trapped | self.on_demand
 
     def wants_exit(self, name: str, args: SyscallArgs) -> bool:
         """Whether the tracer stops at this invocation's exit (and the sink gets it)."""
@@ -89,6 +98,11 @@ class TraceSink(Protocol):
 
     def syscall_exit(self, stop: SyscallStop, memory: TaskMemory) -> None:
         """Only where `syscall_entry` asked for it."""
+        ...
+
+    def demanded(self, pid: int) -> frozenset[str]:
+        """Right after `executed`: which of the plan's on-demand calls the new image must
+        trap, from now on (in the process and its descendants)."""
         ...
 
     def spawned(self, parent_tid: int, child_tid: int, thread: bool) -> None:

@@ -8,10 +8,13 @@ import os
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
+PTRACE_PEEKTEXT = 1
+PTRACE_POKETEXT = 4
 PTRACE_CONT = 7
 PTRACE_SYSCALL = 24
 PTRACE_GETEVENTMSG = 0x4201
 PTRACE_GETREGSET = 0x4204
+PTRACE_SETREGSET = 0x4205
 PTRACE_SEIZE = 0x4206
 PTRACE_LISTEN = 0x4208
 PTRACE_GET_SYSCALL_INFO = 0x420E  # Linux >= 5.3
@@ -76,6 +79,10 @@ process_vm_readv.argtypes = (
 )
 process_vm_readv.restype = ctypes.c_ssize_t
 
+process_vm_writev = _libc.process_vm_writev
+process_vm_writev.argtypes = process_vm_readv.argtypes
+process_vm_writev.restype = ctypes.c_ssize_t
+
 
 def _error(what: str) -> OSError:
     code = ctypes.get_errno()
@@ -88,6 +95,24 @@ def ptrace(request: int, tid: int, addr: int = 0, data: int | None = 0) -> int:
     if result == -1:
         raise _error("ptrace")
     return int(result)
+
+
+def peek_text(tid: int, address: int) -> int:
+    """The word at `address` of a stopped tracee (unsigned)."""
+    ctypes.set_errno(0)
+    result = _ptrace(PTRACE_PEEKTEXT, tid, address, 0)
+    if result == -1 and ctypes.get_errno():
+        raise _error("ptrace(PTRACE_PEEKTEXT)")
+    return int(result) & 0xFFFFFFFFFFFFFFFF
+
+
+def write_memory(tid: int, address: int, data: bytes) -> None:
+    """Writes `data` into a tracee's writable memory (process_vm_writev)."""
+    buffer = ctypes.create_string_buffer(data, len(data))
+    local = IoVec(ctypes.addressof(buffer), len(data))
+    remote = IoVec(address, len(data))
+    if process_vm_writev(tid, ctypes.byref(local), 1, ctypes.byref(remote), 1, 0) != len(data):
+        raise _error("process_vm_writev")
 
 
 def ptrace_resume(request: int, tid: int, signal: int = 0) -> bool:

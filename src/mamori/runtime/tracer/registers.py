@@ -77,21 +77,43 @@ class RegisterReader:
         libc.ptrace(libc.PTRACE_GETREGSET, tid, libc.NT_PRSTATUS, self._iov_address)
         return self._buffer.raw
 
+    def write(self, tid: int, raw: bytes) -> None:
+        """Sets a stopped thread's registers to `raw` (a whole set, as `read` returns)."""
+        buffer = ctypes.create_string_buffer(raw, self.layout.size)
+        iov = libc.IoVec(ctypes.addressof(buffer), self.layout.size)
+        libc.ptrace(libc.PTRACE_SETREGSET, tid, libc.NT_PRSTATUS, ctypes.addressof(iov))
 
-class CallNumberReader:
-    """The number of the call a thread stopped at, by PTRACE_GET_SYSCALL_INFO: one small copy
-    on every architecture, where the whole register set is ~220 (x86_64) or ~270 bytes. For
-    the stops the tracer resumes unreported, which need nothing else."""
 
-    _INFO_SIZE = 88  # struct ptrace_syscall_info, up to the seccomp stop's ret_data
-    _NUMBER_OFFSET = 24  # after op, pad, arch, instruction_pointer and stack_pointer
+class SyscallInfo:
+    """What PTRACE_GET_SYSCALL_INFO tells of the call a thread stopped at: one small copy on
+    every architecture, where the whole register set is ~220 (x86_64) or ~270 bytes. For the
+    stops that need no more (the entries the tracer resumes unreported, the steps of a
+    filter being stacked)."""
+
+    ENTRY, EXIT, SECCOMP = 1, 2, 3  # `op`
+    _SIZE = 88  # struct ptrace_syscall_info, up to the seccomp stop's ret_data
+    _UNION = 24  # after op, pad, arch, instruction_pointer and stack_pointer
 
     def __init__(self) -> None:
-        self._buffer = ctypes.create_string_buffer(self._INFO_SIZE)
+        self._buffer = ctypes.create_string_buffer(self._SIZE)
         self._address = ctypes.addressof(self._buffer)
-        self._number = ctypes.c_uint64.from_buffer(self._buffer, self._NUMBER_OFFSET)
+        self._op = ctypes.c_uint8.from_buffer(self._buffer, 0)
+        self._word = ctypes.c_uint64.from_buffer(self._buffer, self._UNION)
+        self._is_error = ctypes.c_uint8.from_buffer(self._buffer, self._UNION + 8)
 
     def read(self, tid: int) -> int:
-        """OSError when the thread is gone."""
-        libc.ptrace(libc.PTRACE_GET_SYSCALL_INFO, tid, self._INFO_SIZE, self._address)
-        return self._number.value
+        """The kind of stop (ENTRY, EXIT, SECCOMP, 0 for none); OSError when the thread is
+        gone. `number` and `result` are then those of this stop."""
+        libc.ptrace(libc.PTRACE_GET_SYSCALL_INFO, tid, self._SIZE, self._address)
+        return self._op.value
+
+    @property
+    def number(self) -> int:
+        """At an ENTRY or SECCOMP stop: the call's number."""
+        return self._word.value
+
+    @property
+    def result(self) -> int:
+        """At an EXIT stop: the return value, `-errno` on failure."""
+        value = self._word.value
+        return value - (1 << 64) if self._is_error.value and value >= 1 << 63 else value

@@ -6,7 +6,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
-from mamori.runtime.tracer import libc
+from mamori.runtime.tracer import injection, libc
 from mamori.runtime.tracer.interface import TraceSink, TrapPlan
 from mamori.runtime.tracer.launcher import CommandError, Launch, launch, resolve_command
 from mamori.runtime.tracer.seccomp_filter import build_filter
@@ -48,7 +48,7 @@ def trace_command(
         return exc.status
     arch = host_arch()
     table = TABLES[arch]
-    program = build_filter(table, plan.trapped)
+    program = build_filter(table, plan.first_filter(arch in injection.SUPPORTED))
     affinity = os.sched_getaffinity(0)
     cpu = libc.current_cpu() if same_cpu else None
     with SignalForwarder() as forwarder:

@@ -11,6 +11,10 @@ In order:
   returns USER_NOTIF makes the call fail with ENOSYS);
 - the trapped calls return TRACE (a seccomp stop in the tracer), found by a binary search;
 - every other call is allowed.
+
+A process whose exec makes it need more calls trapped (`TrapPlan.on_demand`) gets a second
+filter stacked onto the first (`stacked_filter`, installed by `injection`): it only returns
+TRACE for those calls; the kernel runs both filters and takes the stricter answer.
 """
 
 from __future__ import annotations
@@ -108,6 +112,19 @@ def build_filter(table: SyscallTable, trapped: frozenset[str]) -> bytes:
     p.ret(RET_ERRNO | errno.EPERM)
     p.label("dispatch")
     _search(p, table.numbers_of(trapped), "n")
+    return p.assemble()
+
+
+def stacked_filter(table: SyscallTable, trapped: frozenset[str]) -> bytes:
+    """A filter that traps the calls named in `trapped` and allows every other (the first
+    filter, still in force, deals with foreign ABIs and refused calls)."""
+    p = _Program()
+    p.emit(_LD_ABS, _ARCH)
+    p.emit(_JEQ, AUDIT_ARCH[table.arch], false="other")
+    p.emit(_LD_ABS, _NR)
+    _search(p, table.numbers_of(trapped), "n")
+    p.label("other")
+    p.ret(RET_ALLOW)
     return p.assemble()
 
 

@@ -9,7 +9,9 @@ Stops, by kind:
 - fork/vfork/clone events: `spawned`. The kernel attaches the new task itself; its first stop
   can reach the tracer before its parent's event, and is then held until that event, so the
   sink always learns of a task before its first call;
-- exec event: `executed` (a non-leader thread that execs takes the leader's id);
+- exec event: `executed` (a non-leader thread that execs takes the leader's id); when the
+  sink `demanded` on-demand calls for the new image, a filter trapping them is stacked onto
+  the process before it runs (`injection`: its stops are the tracer's own, not reported);
 - group stops (SIGSTOP, SIGTSTP, …) are left in place with PTRACE_LISTEN; signal-delivery
   stops deliver the signal; exits: `exited`.
 
@@ -31,10 +33,11 @@ import os
 import signal
 import time
 
-from mamori.runtime.tracer import libc
+from mamori.runtime.tracer import injection, libc
 from mamori.runtime.tracer.interface import EXIT, SKIP, Arch, SyscallStop, TraceSink, TrapPlan
 from mamori.runtime.tracer.memory import ProcessMemory
-from mamori.runtime.tracer.registers import LAYOUTS, CallNumberReader, RegisterReader
+from mamori.runtime.tracer.registers import LAYOUTS, RegisterReader, SyscallInfo
+from mamori.runtime.tracer.seccomp_filter import stacked_filter
 from mamori.runtime.tracer.syscalls import TABLES
 
 _SYSCALL_STOP = signal.SIGTRAP | 0x80  # PTRACE_O_TRACESYSGOOD
@@ -63,9 +66,16 @@ class WaitLoop:
         self.table = TABLES[arch]
         self.layout = LAYOUTS[arch]
         self.registers = RegisterReader(self.layout)
-        self.numbers = CallNumberReader()
+        self.info = SyscallInfo()
         self.memory = ProcessMemory()
-        self.trapped = plan.trapped
+        self.trapped = plan.trapped | plan.on_demand
+        self.on_demand = plan.on_demand if arch in injection.SUPPORTED else frozenset()
+        self.injector = (
+            injection.Injector(arch, self.layout, self.table.numbers["seccomp"])
+            if self.on_demand
+            else None
+        )
+        self.injections: dict[int, injection.Injection] = {}  # processes getting a filter
         self.process_of: dict[int, int] = {root: root}  # every known thread → its process
         self.pending: dict[int, SyscallStop] = {}  # threads between a call's entry and exit
         self.starting: set[int] = set()  # announced by their parent, first stop not seen yet
@@ -146,6 +156,10 @@ class WaitLoop:
         elif tid in self.starting:
             self.starting.discard(tid)
             self._resume(tid)
+        elif tid in self.injections and signum != _SYSCALL_STOP:
+            if not event:  # a signal on its way: held until the filter is in place
+                self.injections[tid].held.append(signum)
+            libc.ptrace_resume(libc.PTRACE_SYSCALL, tid)
         elif event == libc.PTRACE_EVENT_SECCOMP:
             self._entry(tid)
         elif signum == _SYSCALL_STOP:
@@ -168,10 +182,10 @@ class WaitLoop:
             self.skips_epoch = self.sink.epoch
             return False
         try:
-            number = self.numbers.read(tid)
+            self.info.read(tid)
         except OSError:  # killed meanwhile: its end is reported
             return True
-        if number not in self.skips[tid]:
+        if self.info.number not in self.skips[tid]:
             return False
         libc.ptrace_resume(libc.PTRACE_CONT, tid)
         return True
@@ -210,7 +224,25 @@ class WaitLoop:
                 tid, entry.pid, entry.arch, entry.name, entry.args, result, time.time_ns()
             )
             self.sink.syscall_exit(stop, self.memory)
-        self._resume(tid)
+        if tid in self.injections:
+            self._inject(tid)
+        else:
+            self._resume(tid)
+
+    def _inject(self, tid: int) -> None:
+        """A syscall stop of a process getting its stacked filter: the next step."""
+        assert self.injector is not None
+        pending = self.injections[tid]
+        try:
+            if pending.saved is None:  # the exit of its execve
+                self.injector.begin(tid, pending)
+            elif self.injector.at_syscall_stop(tid, pending):
+                del self.injections[tid]
+                self._resume(tid)
+                return
+        except OSError:  # killed meanwhile: its end is reported
+            return
+        libc.ptrace_resume(libc.PTRACE_SYSCALL, tid)
 
     def _spawned(self, tid: int, event: int) -> None:
         child = self._event_message(tid)
@@ -238,12 +270,19 @@ class WaitLoop:
             if call is not None:
                 self.pending[tid] = call._replace(tid=tid)
         self.sink.executed(tid, former)
+        if self.on_demand:
+            calls = self.sink.demanded(tid) & self.on_demand
+            if calls:
+                self.injections[tid] = injection.Injection(stacked_filter(self.table, calls))
+                libc.ptrace_resume(libc.PTRACE_SYSCALL, tid)  # to the exit of its execve
+                return
         self._resume(tid)
 
     def _ended(self, tid: int, status: int) -> None:
         self.process_of.pop(tid, None)
         self.pending.pop(tid, None)
         self.skips.pop(tid, None)
+        self.injections.pop(tid, None)
         self.starting.discard(tid)
         self.early.discard(tid)
         self.sink.exited(tid, status)
