@@ -85,3 +85,31 @@ def test_a_signal_that_arrives_while_the_filter_is_stacked_is_not_lost() -> None
     sink = _Terminating(ON_DEMAND)
     assert trace_command(python(CODE), ON_DEMAND, sink) == 128 + signal.SIGTERM
     assert not _getppids(sink)
+
+
+def test_a_process_whose_filters_trap_the_calls_gets_no_second_one(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """python execs python: the second image inherits the first's stacked filter, and no
+    other is stacked (each exec would add one): the first filter and one stacked."""
+    count = (
+        "import os\nos.getppid()\n"
+        "print([l for l in open('/proc/self/status') if l.startswith('Seccomp_filters')])\n"
+    )
+    script = tmp_path / "again.py"
+    script.write_text(
+        f"import os\nos.execv({sys.executable!r}, ['python', '-S', '-c', {count!r}])\n"
+    )
+
+    @dataclass
+    class _Counting(RecordingSink):
+        asked: int = 0
+
+        def demanded(self, pid: int) -> frozenset[str]:
+            self.asked += 1
+            return self.plan.on_demand
+
+    sink = _Counting(ON_DEMAND)
+    assert trace_command([sys.executable, "-S", str(script)], ON_DEMAND, sink) == 0
+    assert sink.asked == 2 and len(_getppids(sink)) == 1
+    assert capfd.readouterr().out.strip() == "['Seccomp_filters:\\t2\\n']"

@@ -15,7 +15,8 @@ install a second filter that traps them, before its first instruction runs:
 
 Signals that arrive meanwhile are held and sent again at the end. The process keeps the
 filter across forks and later execs (a filter cannot be removed): only its exec decides to
-add one. x86_64 only for now; elsewhere the on-demand calls stay in the first filter.
+add one, and only for calls its filters do not trap yet. x86_64 only for now; elsewhere the
+on-demand calls stay in the first filter.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ SUPPORTED: frozenset[Arch] = frozenset(_SITES)
 class Injection:
     """One process between its exec and its stacked filter in place."""
 
+    calls: frozenset[str]
     program: bytes
     saved: bytes | None = None  # the registers at execve's exit
     address: int = 0  # of the overwritten instruction word
@@ -73,30 +75,36 @@ class Injector:
         self.info = SyscallInfo()
 
     def begin(self, tid: int, injection: Injection) -> None:
-        """At execve's exit: sets the thread up to make the seccomp call."""
+        """At execve's exit: sets the thread up to make the seccomp call. OSError when it
+        cannot, and then the thread is left as it was."""
         site = self.site
         raw = self.registers.read(tid)
         words = list(self.layout.unpack(raw))
-        injection.saved = raw
-        injection.address = words[site.ip]
-        injection.word = libc.peek_text(tid, injection.address)
-        patch = int.from_bytes(site.instruction, "little")
-        mask = (1 << (8 * len(site.instruction))) - 1
-        libc.ptrace(libc.PTRACE_POKETEXT, tid, injection.address, (injection.word & ~mask) | patch)
+        address = words[site.ip]
+        word = libc.peek_text(tid, address)
         program = injection.program
         base = (words[site.sp] - _BELOW_STACK - len(program) - 16) & ~0xF
         fprog = struct.pack("<HxxxxxxQ", len(program) // 8, base + 16)
-        libc.write_memory(tid, base, fprog + program)
+        libc.write_memory(tid, base, fprog + program)  # below the stack: unused memory
+        patch = int.from_bytes(site.instruction, "little")
+        mask = (1 << (8 * len(site.instruction))) - 1
+        libc.ptrace(libc.PTRACE_POKETEXT, tid, address, (word & ~mask) | patch)
         words[site.number] = self.seccomp_number
         for register, value in zip(site.args, (SECCOMP_SET_MODE_FILTER, 0, base), strict=True):
             words[register] = value
-        self.registers.write(tid, struct.pack(f"<{self.layout.words}Q", *words))
+        try:
+            self.registers.write(tid, struct.pack(f"<{self.layout.words}Q", *words))
+        except OSError:
+            libc.ptrace(libc.PTRACE_POKETEXT, tid, address, word)
+            raise
+        injection.saved, injection.address, injection.word = raw, address, word
 
-    def at_syscall_stop(self, tid: int, injection: Injection) -> bool:
-        """At a syscall stop of the seccomp call: True once it has returned and the thread
-        is back as it was (then the signals held are sent again)."""
+    def at_syscall_stop(self, tid: int, injection: Injection) -> int | None:
+        """At a syscall stop of the seccomp call: None while it runs; once it has returned,
+        its result (0: the filter is in place), the thread put back as it was and the
+        signals held sent again."""
         if self.info.read(tid) != SyscallInfo.EXIT:
-            return False
+            return None
         result = self.info.result
         assert injection.saved is not None
         libc.ptrace(libc.PTRACE_POKETEXT, tid, injection.address, injection.word)
@@ -110,4 +118,4 @@ class Injector:
             )
         for signum in injection.held:
             os.kill(tid, signum)
-        return True
+        return result

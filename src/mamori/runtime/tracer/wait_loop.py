@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
+import logging
 import os
 import signal
 import time
@@ -40,6 +42,7 @@ from mamori.runtime.tracer.registers import LAYOUTS, RegisterReader, SyscallInfo
 from mamori.runtime.tracer.seccomp_filter import stacked_filter
 from mamori.runtime.tracer.syscalls import TABLES
 
+_log = logging.getLogger(__name__)
 _SYSCALL_STOP = signal.SIGTRAP | 0x80  # PTRACE_O_TRACESYSGOOD
 #: The wait status of a seccomp stop, whole.
 _SECCOMP_STATUS = (libc.PTRACE_EVENT_SECCOMP << 16) | (signal.SIGTRAP << 8) | 0x7F
@@ -76,6 +79,7 @@ class WaitLoop:
             else None
         )
         self.injections: dict[int, injection.Injection] = {}  # processes getting a filter
+        self.stacked: dict[int, frozenset[str]] = {}  # process → on-demand calls it traps
         self.process_of: dict[int, int] = {root: root}  # every known thread → its process
         self.pending: dict[int, SyscallStop] = {}  # threads between a call's entry and exit
         self.starting: set[int] = set()  # announced by their parent, first stop not seen yet
@@ -236,11 +240,25 @@ class WaitLoop:
         try:
             if pending.saved is None:  # the exit of its execve
                 self.injector.begin(tid, pending)
-            elif self.injector.at_syscall_stop(tid, pending):
-                del self.injections[tid]
-                self._resume(tid)
+            else:
+                result = self.injector.at_syscall_stop(tid, pending)
+                if result is not None:
+                    del self.injections[tid]
+                    if result == 0:
+                        self.stacked[tid] = self.stacked.get(tid, frozenset()) | pending.calls
+                    self._resume(tid)
+                    return
+        except OSError as error:
+            if error.errno == errno.ESRCH:  # killed meanwhile: its end is reported
                 return
-        except OSError:  # killed meanwhile: its end is reported
+            _log.warning(
+                "process %d: its on-demand calls could not be trapped (%s); rules on them "
+                "will not see it",
+                tid,
+                error,
+            )
+            del self.injections[tid]
+            self._resume(tid)
             return
         libc.ptrace_resume(libc.PTRACE_SYSCALL, tid)
 
@@ -251,6 +269,8 @@ class WaitLoop:
             f"/proc/{parent_process}/task/{child}"
         )
         self.process_of[child] = parent_process if thread else child
+        if not thread and parent_process in self.stacked:  # filters are inherited
+            self.stacked[child] = self.stacked[parent_process]
         self.sink.spawned(tid, child, thread)
         if child in self.early:
             self.early.discard(child)
@@ -271,9 +291,10 @@ class WaitLoop:
                 self.pending[tid] = call._replace(tid=tid)
         self.sink.executed(tid, former)
         if self.on_demand:
-            calls = self.sink.demanded(tid) & self.on_demand
+            calls = self.sink.demanded(tid) & self.on_demand - self.stacked.get(tid, frozenset())
             if calls:
-                self.injections[tid] = injection.Injection(stacked_filter(self.table, calls))
+                program = stacked_filter(self.table, calls)
+                self.injections[tid] = injection.Injection(calls, program)
                 libc.ptrace_resume(libc.PTRACE_SYSCALL, tid)  # to the exit of its execve
                 return
         self._resume(tid)
@@ -283,6 +304,7 @@ class WaitLoop:
         self.pending.pop(tid, None)
         self.skips.pop(tid, None)
         self.injections.pop(tid, None)
+        self.stacked.pop(tid, None)
         self.starting.discard(tid)
         self.early.discard(tid)
         self.sink.exited(tid, status)
