@@ -68,6 +68,7 @@ def test_fields_known_at_the_entry_and_from_the_exec() -> None:
     assert known_at_entry("proc.pname") and not known_from_exec("proc.pname")
     assert known_from_exec("proc.exepath") and known_from_exec("container.id")
     assert not known_at_entry("fd.sport") and not known_at_entry("evt.rawres")
+    assert not known_at_entry("proc.duration") and not known_from_exec("proc.duration")
 
 
 def _filter(tmp_path: Path, condition: str) -> Prefilter:

@@ -3,10 +3,12 @@
 At a call's entry the arguments are decoded from the registers (strings of calls that
 yield no descriptor, and socket addresses of connect/sendto, from the app's memory); at
 its exit, when the plan asks for one and (for an exit only rules want) some rule can still
-match (`exit_filter`), what the kernel did is read from /proc (the descriptor's target, the
-socket tuple, the new image). The event, with the process and fd entries current at that
-moment, goes to the engine; its alerts go to `emit`. An fd entry is used only while
-`/proc/PID/fd/N` still names its inode (closes are not traced).
+match (`exit_filter`; if none can, the thread's next such calls are skipped, see `epoch`),
+what the kernel did is read from /proc (the descriptor's target, the socket tuple, the new
+image). The event, with the process and fd entries current at that moment, goes to the
+engine; its alerts go to `emit`. An fd entry is used only while `/proc/PID/fd/N` still names
+its inode (closes are not traced). At each exec the decoder says which on-demand calls the
+new image must trap (`demanded`).
 """
 
 from __future__ import annotations

@@ -34,8 +34,10 @@ Known = Callable[[str], bool]  # whether a field's value is known
 
 
 def known_at_entry(field: str) -> bool:
-    """Fields whose value at a call's entry is their value at its exit."""
-    return field == "evt.type" or field.startswith(_ENTRY_PREFIXES)
+    """Fields whose value at a call's entry is their value at its exit, and at the entries
+    of the thread's later calls until a traced call or event changes the process (the
+    decoder's `epoch`): not `proc.duration`, which grows by itself."""
+    return field == "evt.type" or (field.startswith(_ENTRY_PREFIXES) and field != "proc.duration")
 
 
 def known_from_exec(field: str) -> bool:

@@ -8,6 +8,7 @@ seen at the entry of each thread's call (the wait loop does, for both architectu
 from __future__ import annotations
 
 import ctypes
+import errno
 import struct
 from dataclasses import dataclass
 
@@ -73,8 +74,12 @@ class RegisterReader:
         self._iov_address = ctypes.addressof(self._iov)
 
     def read(self, tid: int) -> bytes:
+        """OSError when the thread is gone, or runs another ABI (a 32-bit image: its set is
+        smaller; its calls fail under the filter anyway)."""
         self._iov.len = self.layout.size
         libc.ptrace(libc.PTRACE_GETREGSET, tid, libc.NT_PRSTATUS, self._iov_address)
+        if self._iov.len != self.layout.size:
+            raise OSError(errno.EINVAL, f"task {tid}: a {self._iov.len}-byte register set")
         return self._buffer.raw
 
     def write(self, tid: int, raw: bytes) -> None:

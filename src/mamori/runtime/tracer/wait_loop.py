@@ -179,11 +179,18 @@ class WaitLoop:
         else:  # a signal on its way to the thread: deliver it
             self._resume(tid, signum)
 
+    def _skips_hold(self) -> bool:
+        """Whether the SKIP answers still hold (the sink's epoch is theirs); if not, they are
+        forgotten."""
+        if self.sink.epoch == self.skips_epoch:
+            return True
+        self.skips.clear()
+        self.skips_epoch = self.sink.epoch
+        return False
+
     def _skipped(self, tid: int) -> bool:
         """Whether this seccomp stop is one the sink said to resume unseen (it is, then)."""
-        if self.sink.epoch != self.skips_epoch:
-            self.skips.clear()
-            self.skips_epoch = self.sink.epoch
+        if not self._skips_hold():
             return False
         try:
             self.info.read(tid)
@@ -195,9 +202,7 @@ class WaitLoop:
         return True
 
     def _skip(self, tid: int, number: int) -> None:
-        if self.sink.epoch != self.skips_epoch:
-            self.skips.clear()
-            self.skips_epoch = self.sink.epoch
+        self._skips_hold()
         self.skips.setdefault(tid, set()).add(number)
 
     def _entry(self, tid: int) -> None:
