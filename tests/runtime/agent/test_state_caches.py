@@ -44,6 +44,18 @@ OUTPUT = (
 )
 
 
+def _run_app(
+    agent: Callable[..., AgentRun], folder: Path, code: str, rule: str, argument: str
+) -> AgentRun:
+    """Runs the Python `code` (given `argument`) under the agent, with the upstream rule
+    files and the one rule of `rule`."""
+    app = folder / "app.py"
+    app.write_text(code)
+    watch = folder / "watch.yaml"
+    watch.write_text(rule)
+    return agent([sys.executable, str(app), argument], rules=[*rule_files(*ALL_FILES), watch])
+
+
 @pytest.fixture
 def shared_folder() -> Iterator[Path]:
     """A folder every user may write in (the app drops to nobody half way)."""
@@ -60,19 +72,14 @@ def shared_folder() -> Iterator[Path]:
 def test_alerts_show_facts_as_changed_by_the_calls_before_them(
     agent: Callable[..., AgentRun], tmp_path: Path, shared_folder: Path
 ) -> None:
-    app = tmp_path / "app.py"
-    app.write_text(APP)
-    watch = tmp_path / "watch.yaml"
-    watch.write_text(
+    watch = (
         "- rule: Touched the shared folder\n"
         "  desc: every open of, or fchmod on, a file of the test folder\n"
         f"  condition: evt.type in (open, openat, fchmod) and fd.name startswith {shared_folder}/\n"
         f"  output: {OUTPUT}\n"
         "  priority: WARNING\n"
     )
-    run = agent(
-        [sys.executable, str(app), str(shared_folder)], rules=[*rule_files(*ALL_FILES), watch]
-    )
+    run = _run_app(agent, tmp_path, APP, watch, str(shared_folder))
     assert run.code == 0, run.stderr
     seen = {
         Path(a["output_fields"]["fd.name"]).relative_to(shared_folder).as_posix(): a
@@ -133,16 +140,11 @@ def test_a_descriptor_number_reused_unseen_is_described_anew(
     agent: Callable[..., AgentRun], tmp_path: Path
 ) -> None:
     """The fd table keeps no entry past the inode /proc names for the number now."""
-    app = tmp_path / "app.py"
-    app.write_text(REUSE)
-    watch = tmp_path / "watch.yaml"
-    watch.write_text(
+    watch = (
         "- rule: Mode changed\n  desc: every fchmod\n  condition: evt.type = fchmod\n"
         "  output: mode of %fd.name (%fd.type)\n  priority: WARNING\n"
     )
-    run = agent(
-        [sys.executable, str(app), str(tmp_path / "first")], rules=[*rule_files(*ALL_FILES), watch]
-    )
+    run = _run_app(agent, tmp_path, REUSE, watch, str(tmp_path / "first"))
     assert run.code == 0, run.stderr
     changed = [
         (a["output_fields"]["fd.name"], a["output_fields"]["fd.type"])
