@@ -19,6 +19,7 @@ from mamori.runtime.tracer.seccomp_filter import (
     RET_ERRNO,
     RET_TRACE,
     build_filter,
+    stacked_filter,
 )
 from mamori.runtime.tracer.syscalls import TABLES
 
@@ -131,3 +132,16 @@ def test_the_filter_in_a_real_kernel() -> None:
         "allow_filter": 0,  # stacking an ordinary filter stays possible …
         "prctl_filter": 0,  # … by seccomp() or by prctl(PR_SET_SECCOMP)
     }
+
+
+@pytest.mark.parametrize("arch", ["x86_64", "aarch64"])
+def test_a_stacked_filter_traps_its_calls_and_allows_the_rest(arch: str) -> None:
+    """Foreign ABIs and refused calls are the first filter's business: allowed here."""
+    table = TABLES[arch]  # type: ignore[index]
+    calls = frozenset({"accept", "accept4", "sendto"})
+    program = stacked_filter(table, calls)
+    native = AUDIT_ARCH[arch]
+    for name, nr in table.numbers.items():
+        expected = RET_TRACE if name in calls else RET_ALLOW
+        assert run_bpf(program, nr, native) == expected, name
+    assert run_bpf(program, table.numbers["accept4"], AUDIT_ARCH_I386) == RET_ALLOW
