@@ -3,8 +3,9 @@ Falco rules, alerts); `mamori agent sidecar` and `build-instrument`: ECS sidecar
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -77,28 +78,20 @@ DNS = typer.Option(
 )
 
 
-def agent_options(
-    *,
-    rules: list[Path],
-    alerts: list[str],
-    min_priority: str,
-    container_name: str | None,
-    image: str | None,
-    digest: str | None,
-    cluster: str | None,
-    task: str | None,
-    alert_rate: float,
-    alert_burst: int,
-    spool_dir: Path | None,
-    hosts: Path,
-    dns: bool,
-) -> AgentOptions:
-    """The shared options, checked (UsageError on bad values)."""
+def agent_options(params: Mapping[str, Any]) -> AgentOptions:
+    """The options `run` and `sidecar` share, from the command's parameters (typer's
+    `Context.params`), checked (UsageError on bad values)."""
     import os
 
     from mamori.runtime.agent.container import METADATA_ENV, from_flags
     from mamori.runtime.agent.runner import AgentOptions
     from mamori.runtime.rules.engine import priority_index
+
+    min_priority: str = params["min_priority"]
+    container_name: str | None = params["container_name"]
+    alert_rate: float = params["alert_rate"]
+    alert_burst: int = params["alert_burst"]
+    spool_dir: Path | None = params["spool_dir"]
 
     try:
         priority_index(min_priority)
@@ -108,19 +101,23 @@ def agent_options(
         raise UsageError("--alert-rate must be >= 0 and --alert-burst >= 1")
     from_env = bool(os.environ.get(METADATA_ENV))
     options = AgentOptions(
-        rules=rules,
-        alerts=alerts or ["stdout"],
+        rules=params["rules"],
+        alerts=params["alerts"] or ["stdout"],
         min_priority=min_priority,
         workload=None
         if from_env
         else from_flags(
-            name=container_name, image=image, digest=digest, cluster=cluster, task_arn=task
+            name=container_name,
+            image=params["image"],
+            digest=params["digest"],
+            cluster=params["cluster"],
+            task_arn=params["task"],
         ),
         container_name=container_name if from_env else None,
         rate=alert_rate,
         burst=alert_burst,
-        hosts=hosts,
-        dns=dns,
+        hosts=params["hosts"],
+        dns=params["dns"],
     )
     if spool_dir is not None:
         options.spool_dir = spool_dir
@@ -128,7 +125,9 @@ def agent_options(
 
 
 def run(
+    ctx: typer.Context,
     command: list[str] = typer.Argument(..., metavar="-- COMMAND [ARGS]..."),
+    # the options both commands share reach `agent_options` through `ctx.params`
     rules: list[Path] = RULES,
     alerts: list[str] = ALERTS,
     min_priority: str = MIN_PRIORITY,
@@ -155,21 +154,7 @@ def run(
     def body() -> int:
         from mamori.runtime.agent.runner import run_agent
 
-        options = agent_options(
-            rules=rules,
-            alerts=alerts,
-            min_priority=min_priority,
-            container_name=container_name,
-            image=image,
-            digest=digest,
-            cluster=cluster,
-            task=task,
-            alert_rate=alert_rate,
-            alert_burst=alert_burst,
-            spool_dir=spool_dir,
-            hosts=hosts,
-            dns=dns,
-        )
+        options = agent_options(ctx.params)
         if priority not in ("security", "availability"):
             raise UsageError(f"--priority: {priority!r} is not security or availability")
         options.same_cpu = same_cpu
@@ -180,11 +165,13 @@ def run(
 
 
 def sidecar(
+    ctx: typer.Context,
     socket: Path = typer.Option(
         Path("/opt/mamori/run/agent.sock"),
         "--socket",
         help="The unix socket mamori-instrument connects to (on the volume the app shares).",
     ),
+    # the options both commands share reach `agent_options` through `ctx.params`
     rules: list[Path] = RULES,
     alerts: list[str] = ALERTS,
     min_priority: str = MIN_PRIORITY,
@@ -203,21 +190,7 @@ def sidecar(
         from mamori.runtime.agent.runner import load_rules, monitoring
         from mamori.runtime.sidecar.server import SidecarServer
 
-        options = agent_options(
-            rules=rules,
-            alerts=alerts,
-            min_priority=min_priority,
-            container_name=container_name,
-            image=image,
-            digest=digest,
-            cluster=cluster,
-            task=task,
-            alert_rate=alert_rate,
-            alert_burst=alert_burst,
-            spool_dir=spool_dir,
-            hosts=hosts,
-            dns=dns,
-        )
+        options = agent_options(ctx.params)
         ruleset = load_rules(options.rules)
         with monitoring(ruleset, options) as (traps, decoder):
             SidecarServer(socket, traps.plan, decoder).serve()
