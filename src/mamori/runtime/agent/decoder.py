@@ -56,6 +56,15 @@ from mamori.runtime.tracer.interface import EXIT, RESUME, SKIP, SyscallStop, Tas
 
 _SOCKET_TYPES = {2: "ipv4", 10: "ipv6", 1: "unix", 16: "netlink", 17: "packet"}
 _L4 = {1: "tcp", 2: "udp", 3: "raw"}
+#: How an argument of each kind is shown (Falco's rendering); other kinds: the raw number.
+_RENDERERS: dict[str, Callable[[int], str]] = {
+    "oflags": render_open_flags,
+    "mode": render_mode,
+    "domain": render_domain,
+    "socktype": render_socktype,
+    "ptrace": render_ptrace,
+    "bpf": render_bpf,
+}
 #: Calls with an address whose entry points their socket's entry at that address.
 _RETARGETING = frozenset({"sendto", "sendmsg"})
 _EXE_FLAGS = (("exe_writable", "EXE_WRITABLE"), ("exe_from_memfd", "EXE_FROM_MEMFD"))
@@ -215,20 +224,9 @@ class Decoder:
                         call.raw_path = text
                     text = self._absolute(stop.pid, text, AT_FDCWD if kind == "path" else dirfd)
                 value = text
-            elif kind == "oflags":
-                value = render_open_flags(raw)
-            elif kind == "mode":
-                value = render_mode(raw)
-            elif kind == "domain":
-                value = render_domain(raw)
-            elif kind == "socktype":
-                value = render_socktype(raw)
-            elif kind == "ptrace":
-                value = render_ptrace(raw)
-            elif kind == "bpf":
-                value = render_bpf(raw)
             else:
-                value = raw
+                render = _RENDERERS.get(kind)
+                value = raw if render is None else render(raw)
             args[name] = value
         if stop.name == "openat2":
             self._open_how(stop, memory, call)
